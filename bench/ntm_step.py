@@ -1,0 +1,70 @@
+"""NTM forward+backward time per time step on the paper's copy configuration.
+
+LSTM controller 100, 1 read + 1 write head, 128 x 20 memory, 8-bit vectors
+(9 input channels with the delimiter), copy sequences of length 20 (41 steps).
+
+    python bench/ntm_step.py [--threads 1 2] [--batch-sizes 1 16 64] [--device cpu|cuda]
+
+Prints a table: batch size, threads, milliseconds per time step (forward +
+backward, whole batch), and training sequences per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import torch
+
+from memnets import ntm_copy
+
+
+def measure(batch_size: int, *, steps: int, repeats: int, device: str) -> float:
+    """Seconds for one forward+backward over a ``steps``-long batch (median of repeats)."""
+    torch.manual_seed(0)
+    model = ntm_copy().to(device)
+    x = torch.rand(batch_size, steps, 9, device=device)
+    target = torch.rand(batch_size, steps, 8, device=device).round()
+    timings = []
+    for repeat in range(repeats + 1):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        output, _ = model(x)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(output, target)
+        loss.backward()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        if repeat > 0:  # the first is warm-up
+            timings.append(time.perf_counter() - start)
+        model.zero_grad(set_to_none=True)
+    return sorted(timings)[len(timings) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--length", type=int, default=20, help="copy length (steps = 2L+1)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    steps = 2 * args.length + 1
+    print(
+        f"# torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"device {args.device}, {steps} steps per sequence"
+    )
+    print(f"{'batch':>6} {'threads':>8} {'ms/step':>10} {'seq/s':>10}")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for batch_size in args.batch_sizes:
+            seconds = measure(batch_size, steps=steps, repeats=args.repeats, device=args.device)
+            print(
+                f"{batch_size:>6} {threads:>8} {1000 * seconds / steps:>10.3f} "
+                f"{batch_size / seconds:>10.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

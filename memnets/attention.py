@@ -1,0 +1,307 @@
+"""Attention and memory addressing: the primitive every memnets model is built on.
+
+A query is compared with keys, a softmax turns the scores into weights over the
+addressed axis, and the weights read a weighted sum of values. The Neural
+Turing Machine (Graves et al. 2014, "Neural Turing Machines", section 3) adds
+location-based addressing on top of content addressing:
+
+    content      w_c[i] = softmax_i(beta * K(k, M[i]))                 (eqs. 5-6)
+    interpolate  w_g    = g * w_c + (1 - g) * w_{t-1}                  (eq. 7)
+    shift        w~[i]  = sum_j w_g[j] * s[(i - j) mod N]              (eq. 8)
+    sharpen      w[i]   = w~[i]^gamma / sum_j w~[j]^gamma              (eq. 9)
+    read         r      = sum_i w[i] M[i]                              (eq. 2)
+    write        M'     = M * (1 - w e^T) + w a^T                      (eqs. 3-4)
+
+with K the cosine similarity. Multiple heads erase and add in one vectorised
+step: M' = M * prod_h (1 - w_h e_h^T) + sum_h w_h a_h^T.
+
+Every function here is pure, batched and device/dtype agnostic.
+
+Glossary of tensor letters: B batch, N memory slots (keys), M slot width,
+H heads, Q queries, D key/query width, V value width, S shift range.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from memnets._checks import check_shape
+
+__all__ = [
+    "masked_softmax",
+    "cosine_similarity",
+    "content_weights",
+    "dot_product_attention",
+    "scaled_dot_product_attention",
+    "AdditiveAttention",
+    "hard_attention",
+    "interpolate",
+    "shift",
+    "sharpen",
+    "read",
+    "write",
+]
+
+# helpers
+
+
+def _eps(tensor: Tensor) -> float:
+    """A small constant suited to the tensor's dtype."""
+    return 1e-6 if tensor.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-12
+
+
+def masked_softmax(scores: Tensor, mask: Tensor | None = None, *, dim: int = -1) -> Tensor:
+    """Softmax over ``dim`` ignoring positions where ``mask`` is False.
+
+    ``mask`` broadcasts against ``scores``. Rows whose every position is masked
+    give all-zero weights instead of NaN.
+    """
+    if mask is None:
+        return torch.softmax(scores, dim=dim)
+    mask = mask.to(torch.bool)
+    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    weights = torch.softmax(scores, dim=dim)
+    return weights * mask.to(weights.dtype)  # exact zeros where masked, zero rows if all masked
+
+
+def _unit(x: Tensor, eps: float) -> Tensor:
+    """``x / ||x||`` over the last axis, safe for zero and for huge vectors.
+
+    Dividing by the (detached) largest magnitude first keeps the squares from
+    overflowing; the direction is scale invariant, so the gradient is exact.
+    """
+    scale = x.detach().abs().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+    x = x / scale
+    return x / torch.sqrt((x * x).sum(dim=-1, keepdim=True) + eps)
+
+
+def _as_head_scalar(name: str, value: Tensor, batch: int, heads: int) -> Tensor:
+    """Accept a per-head scalar as (B, H) or (B, H, 1); return (B, H, 1)."""
+    if value.dim() == 3:
+        check_shape(name, value, (batch, heads, 1))
+        return value
+    check_shape(name, value, (batch, heads))
+    return value.unsqueeze(-1)
+
+
+# content addressing
+
+
+def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
+    """Cosine similarity of every key with every memory row.
+
+    memory (B, N, M), keys (B, H, M) -> (B, H, N). Zero rows or keys give 0.
+    """
+    sizes = check_shape("memory", memory, ("B", "N", "M"))
+    check_shape("keys", keys, (sizes["B"], "H", sizes["M"]))
+    eps = 1e-12 if memory.dtype == torch.float64 else 1e-8
+    return torch.einsum("bhm,bnm->bhn", _unit(keys, eps), _unit(memory, eps))  # (B, H, N)
+
+
+def content_weights(
+    memory: Tensor, keys: Tensor, strengths: Tensor, *, hard: bool = False, training: bool = False
+) -> Tensor:
+    """NTM content addressing: softmax over slots of ``strength * cosine(key, row)``.
+
+    memory (B, N, M), keys (B, H, M), strengths (B, H) or (B, H, 1) -> weights (B, H, N).
+    ``hard=True`` returns one slot per head (see :func:`hard_attention`).
+    """
+    similarity = cosine_similarity(memory, keys)  # (B, H, N)
+    batch, heads, _ = similarity.shape
+    strengths = _as_head_scalar("strengths", strengths, batch, heads)
+    weights = torch.softmax(strengths * similarity, dim=-1)  # (B, H, N)
+    return hard_attention(weights, training=training) if hard else weights
+
+
+# attention with queries, keys and values
+
+
+def hard_attention(
+    weights: Tensor, *, training: bool = False, generator: torch.Generator | None = None
+) -> Tensor:
+    """Turn soft weights (..., N) into one-hot selections of one slot.
+
+    At training time a slot is sampled from the weights and the straight-through
+    estimator passes the gradient of the soft weights; at eval the argmax is taken.
+    The forward value is exactly one-hot either way.
+    """
+    if training:
+        flat = weights.detach().reshape(-1, weights.shape[-1])  # (*, N)
+        index = torch.multinomial(flat.float(), 1, generator=generator)  # (*, 1)
+        index = index.reshape(*weights.shape[:-1], 1)
+    else:
+        index = weights.argmax(dim=-1, keepdim=True)
+    one_hot = torch.zeros_like(weights).scatter_(-1, index, 1.0)
+    return one_hot + weights - weights.detach()  # value one-hot, gradient of the soft weights
+
+
+def _attend(
+    scores: Tensor, values: Tensor, mask: Tensor | None, hard: bool, training: bool
+) -> tuple[Tensor, Tensor]:
+    weights = masked_softmax(scores, mask, dim=-1)  # (B, Q, N)
+    if hard:
+        weights = hard_attention(weights, training=training)
+        if mask is not None:
+            weights = weights * mask.to(weights.dtype)
+    return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, V), (B, Q, N)
+
+
+def _check_qkv(query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None) -> None:
+    sizes = check_shape("query", query, ("B", "Q", "D"))
+    check_shape("keys", keys, (sizes["B"], "N", sizes["D"]))
+    check_shape("values", values, (sizes["B"], keys.shape[1], "V"))
+    if mask is not None:
+        expected = (sizes["B"], sizes["Q"], keys.shape[1])
+        if mask.dim() == 2:
+            check_shape("mask", mask, (sizes["B"], keys.shape[1]))
+        else:
+            check_shape("mask", mask, expected)
+
+
+def _expand_mask(mask: Tensor | None) -> Tensor | None:
+    return mask.unsqueeze(1) if mask is not None and mask.dim() == 2 else mask  # (B, 1|Q, N)
+
+
+def dot_product_attention(
+    query: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    mask: Tensor | None = None,
+    *,
+    scale: float = 1.0,
+    hard: bool = False,
+    training: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """Dot-product attention.
+
+    query (B, Q, D), keys (B, N, D), values (B, N, V), mask (B, N) or (B, Q, N) with
+    True where a key may be attended -> (output (B, Q, V), weights (B, Q, N)).
+    """
+    _check_qkv(query, keys, values, mask)
+    scores = scale * torch.einsum("bqd,bnd->bqn", query, keys)  # (B, Q, N)
+    return _attend(scores, values, _expand_mask(mask), hard, training)
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    mask: Tensor | None = None,
+    *,
+    hard: bool = False,
+    training: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """Dot-product attention scaled by ``1/sqrt(D)`` (Vaswani et al. 2017)."""
+    scale = query.shape[-1] ** -0.5
+    return dot_product_attention(
+        query, keys, values, mask, scale=scale, hard=hard, training=training
+    )
+
+
+class AdditiveAttention(nn.Module):
+    """Additive attention (Bahdanau et al. 2015): ``score = v^T tanh(W_q q + W_k k)``.
+
+    ``hard=True`` selects one key per query (sampled in training, argmax in eval).
+    """
+
+    def __init__(
+        self, *, query_size: int, key_size: int, hidden_size: int = 64, hard: bool = False
+    ) -> None:
+        super().__init__()
+        self.query_projection = nn.Linear(query_size, hidden_size, bias=False)
+        self.key_projection = nn.Linear(key_size, hidden_size, bias=True)
+        self.score = nn.Linear(hidden_size, 1, bias=False)
+        self.hard = hard
+
+    def forward(
+        self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """query (B, Q, Dq), keys (B, N, Dk), values (B, N, V) -> ((B, Q, V), (B, Q, N))."""
+        sizes = check_shape("query", query, ("B", "Q", self.query_projection.in_features))
+        check_shape("keys", keys, (sizes["B"], "N", self.key_projection.in_features))
+        check_shape("values", values, (sizes["B"], keys.shape[1], "V"))
+        if mask is not None and mask.dim() == 2:
+            check_shape("mask", mask, (sizes["B"], keys.shape[1]))
+        elif mask is not None:
+            check_shape("mask", mask, (sizes["B"], sizes["Q"], keys.shape[1]))
+        hidden = torch.tanh(
+            self.query_projection(query).unsqueeze(2)  # (B, Q, 1, A)
+            + self.key_projection(keys).unsqueeze(1)  # (B, 1, N, A)
+        )
+        scores = self.score(hidden).squeeze(-1)  # (B, Q, N)
+        return _attend(scores, values, _expand_mask(mask), self.hard, self.training)
+
+
+# location addressing
+
+
+def interpolate(content: Tensor, previous: Tensor, gate: Tensor) -> Tensor:
+    """``gate * content + (1 - gate) * previous``.
+
+    content, previous (B, H, N); gate (B, H) or (B, H, 1) in [0, 1] -> (B, H, N).
+    """
+    sizes = check_shape("content", content, ("B", "H", "N"))
+    check_shape("previous", previous, (sizes["B"], sizes["H"], sizes["N"]))
+    gate = _as_head_scalar("gate", gate, sizes["B"], sizes["H"])
+    return gate * content + (1 - gate) * previous
+
+
+def shift(weights: Tensor, shift_weights: Tensor) -> Tensor:
+    """Circular convolution of weights with a distribution over shifts.
+
+    weights (B, H, N); shift_weights (B, H, S) with S odd, entry s the weight of a
+    shift by ``s - S // 2`` slots (S = 3: -1, 0, +1) -> (B, H, N). A one-hot at
+    slot i shifted by +1 moves to slot i + 1 and wraps around at the end.
+    """
+    sizes = check_shape("weights", weights, ("B", "H", "N"))
+    check_shape("shift_weights", shift_weights, (sizes["B"], sizes["H"], "S"))
+    slots, shifts = weights.shape[-1], shift_weights.shape[-1]
+    if shifts % 2 == 0:
+        raise ValueError(f"shift_weights must cover an odd number of shifts, got {shifts}")
+    offsets = torch.arange(shifts, device=weights.device) - shifts // 2  # (S,)
+    positions = torch.arange(slots, device=weights.device)  # (N,)
+    source = (positions.unsqueeze(1) - offsets.unsqueeze(0)) % slots  # (N, S): w~[i] takes w[i-o]
+    gathered = weights[..., source]  # (B, H, N, S)
+    return torch.einsum("bhns,bhs->bhn", gathered, shift_weights)
+
+
+def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
+    """``w^gamma / sum w^gamma``, computed as a softmax of ``gamma * log w``.
+
+    weights (B, H, N); gamma (B, H) or (B, H, 1), gamma >= 1 -> (B, H, N). The
+    log-domain form stays finite for gamma in the thousands, where ``w ** gamma``
+    underflows to 0/0.
+    """
+    sizes = check_shape("weights", weights, ("B", "H", "N"))
+    gamma = _as_head_scalar("gamma", gamma, sizes["B"], sizes["H"])
+    eps = 1e-30 if weights.dtype == torch.float64 else 1e-12
+    if weights.dtype in (torch.float16, torch.bfloat16):
+        eps = 1e-4
+    return torch.softmax(gamma * torch.log(weights + eps), dim=-1)
+
+
+# memory access
+
+
+def read(memory: Tensor, weights: Tensor) -> Tensor:
+    """Weighted read, all heads at once: memory (B, N, M), weights (B, H, N) -> (B, H, M)."""
+    sizes = check_shape("memory", memory, ("B", "N", "M"))
+    check_shape("weights", weights, (sizes["B"], "H", sizes["N"]))
+    return torch.einsum("bhn,bnm->bhm", weights, memory)
+
+
+def write(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor) -> Tensor:
+    """Erase then add, all heads at once.
+
+    memory (B, N, M); weights (B, H, N); erase (B, H, M) in [0, 1]; add (B, H, M)
+    -> new memory (B, N, M) = M * prod_h (1 - w_h e_h^T) + sum_h w_h a_h^T.
+    """
+    sizes = check_shape("memory", memory, ("B", "N", "M"))
+    check_shape("weights", weights, (sizes["B"], "H", sizes["N"]))
+    heads = weights.shape[1]
+    check_shape("erase", erase, (sizes["B"], heads, sizes["M"]))
+    check_shape("add", add, (sizes["B"], heads, sizes["M"]))
+    keep = 1 - weights.unsqueeze(-1) * erase.unsqueeze(2)  # (B, H, N, M)
+    added = torch.einsum("bhn,bhm->bnm", weights, add)  # (B, N, M)
+    return memory * keep.prod(dim=1) + added
