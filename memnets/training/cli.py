@@ -1,0 +1,106 @@
+"""The command line: Lightning's ``LightningCLI`` with memnets' defaults.
+
+    python train.py fit --config configs/ntm_copy.yaml
+    python train.py validate --config configs/ntm_copy.yaml --ckpt_path runs/.../last.ckpt
+    python train.py fit --config configs/ntm_copy.yaml --print_config
+
+Model and data are chosen by ``class_path`` in the YAML configs; the data
+module's sizes are linked into the model (``data.input_size`` ->
+``model.init_args.input_size`` and the same for ``output_size``). Checkpointing
+(``last.ckpt`` and the best by the validation metric) and the memory pictures
+are always on and configurable under ``checkpoint:`` and ``pictures:``.
+After ``fit`` the best checkpoint is tested and a summary printed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
+
+from memnets.training.guards import NonFiniteError
+from memnets.training.pictures import MemoryPictures
+
+
+class MemnetsCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser) -> None:
+        parser.add_argument(
+            "--num_threads",
+            type=int,
+            default=1,
+            help="torch intra-op threads; small recurrent models run fastest on 1 (bench/)",
+        )
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.save_last": True,
+                "checkpoint.monitor": "val/bit_errors",
+                "checkpoint.mode": "min",
+                "checkpoint.filename": "best-{step}",
+            }
+        )
+        parser.add_lightning_class_args(MemoryPictures, "pictures")
+        parser.link_arguments(
+            "data.input_size", "model.init_args.input_size", apply_on="instantiate"
+        )
+        parser.link_arguments(
+            "data.output_size", "model.init_args.output_size", apply_on="instantiate"
+        )
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        torch.set_num_threads(config.num_threads)
+        self._started = time.perf_counter()
+
+    def after_fit(self) -> None:
+        trainer = self.trainer
+        elapsed = time.perf_counter() - self._started
+        checkpoint = trainer.checkpoint_callback
+        best = getattr(checkpoint, "best_model_path", "") or None
+        results = []
+        if not trainer.interrupted:
+            results = trainer.test(
+                self.model, datamodule=self.datamodule, ckpt_path=best, verbose=False
+            )
+        if not trainer.is_global_zero:
+            return
+        lines = ["", "=" * 72, "Summary" + (" (interrupted)" if trainer.interrupted else "")]
+        lines.append(f"  wall-clock time       {elapsed:,.0f} s")
+        lines.append(f"  training steps        {trainer.global_step:,}")
+        sequences = trainer.callback_metrics.get("train/sequences")
+        if sequences is not None:
+            lines.append(f"  training sequences    {int(sequences):,}")
+        if checkpoint is not None and checkpoint.best_model_score is not None:
+            lines.append(
+                f"  best {checkpoint.monitor:<16} {float(checkpoint.best_model_score):.4f}"
+            )
+        lines.append(f"  held-out evaluation (checkpoint: {'best' if best else 'final weights'}):")
+        for split in results:
+            for name, value in sorted(split.items()):
+                lines.append(f"    {name:<28} {value:.4f}")
+        if best:
+            lines.append(f"  best checkpoint       {best}")
+        if checkpoint is not None and checkpoint.last_model_path:
+            lines.append(f"  last checkpoint       {checkpoint.last_model_path}")
+        if trainer.logger is not None:
+            lines.append(f"  TensorBoard logs      {trainer.logger.log_dir}")
+            lines.append(f"  view them with        tensorboard --logdir {trainer.logger.save_dir}")
+        lines.append("=" * 72)
+        print("\n".join(lines), flush=True)
+
+
+def main(args: list[str] | None = None) -> MemnetsCLI:
+    try:
+        return MemnetsCLI(
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            trainer_defaults={"callbacks": [LearningRateMonitor(logging_interval="step")]},
+            save_config_kwargs={"overwrite": True},
+            args=args,
+        )
+    except NonFiniteError as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        raise SystemExit(1) from error

@@ -1,0 +1,37 @@
+"""Masked losses and metrics for sequence tasks (pure functions of tensors).
+
+Glossary: B batch, T time, O output bits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def _bits_per_position(logits: Tensor, targets: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, targets, reduction="none")  # (B, T, O) nats
+
+
+def masked_bce(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Mean binary cross-entropy (nats) over the target bits where ``mask`` is True.
+
+    logits, targets (B, T, O); mask (B, T) bool.
+    """
+    weights = mask.unsqueeze(-1).to(logits.dtype).expand_as(logits)  # (B, T, O)
+    total = (_bits_per_position(logits, targets) * weights).sum()
+    return total / weights.sum().clamp_min(1)
+
+
+def cost_bits_per_sequence(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """The paper's cost: cross-entropy in bits summed over a sequence's targets -> (B,)."""
+    nats = _bits_per_position(logits, targets) * mask.unsqueeze(-1).to(logits.dtype)
+    return nats.sum(dim=(1, 2)) / math.log(2)
+
+
+def bit_errors_per_sequence(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Number of wrong bits per sequence after thresholding at 0.5 -> (B,)."""
+    wrong = ((logits > 0) != (targets > 0.5)) & mask.unsqueeze(-1)  # (B, T, O)
+    return wrong.sum(dim=(1, 2)).to(logits.dtype)

@@ -1,0 +1,156 @@
+"""LightningModule training an NTM on sequence-to-sequence bit tasks.
+
+Loss: binary cross-entropy with logits on the masked target positions. Logged per
+step and per validation: loss, cost in bits per sequence (the paper's measure)
+and bit errors per sequence (thresholded outputs vs targets), plus the number of
+training sequences seen, so curves can be read against the paper's x-axis.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import lightning
+import torch
+
+from memnets.ntm import NTM
+from memnets.training.guards import check_finite_gradients, check_finite_loss
+from memnets.training.metrics import bit_errors_per_sequence, cost_bits_per_sequence, masked_bce
+from memnets.training.pictures import heads_figure, memory_figure, sequence_figure
+
+
+class SequenceTaskModule(lightning.LightningModule):
+    """An NTM trained on a bit-sequence task (copy, repeat copy, recall, sort).
+
+    ``input_size`` and ``output_size`` come from the data module (the CLI links them).
+
+    Optimisers: ``"rmsprop"`` is the paper's (Graves et al.: lr 1e-4, momentum 0.9,
+    alpha 0.95); ``"adam"`` (lr 1e-3) is what Collier & Beel 2018 found reliable.
+    Gradient clipping is the Trainer's (``gradient_clip_val`` in the configs).
+    """
+
+    def __init__(
+        self,
+        *,
+        input_size: int = 9,
+        output_size: int = 8,
+        controller: Literal["lstm", "feedforward"] = "lstm",
+        controller_size: int = 100,
+        memory_slots: int = 128,
+        memory_width: int = 20,
+        num_read_heads: int = 1,
+        num_write_heads: int = 1,
+        shift_range: int = 3,
+        memory_init: Literal["constant", "learned", "random"] = "constant",
+        learned_initial_state: bool = True,
+        optimizer: Literal["adam", "rmsprop"] = "adam",
+        lr: float = 1e-3,
+        momentum: float = 0.9,
+        rmsprop_alpha: float = 0.95,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = NTM(
+            input_size=input_size,
+            output_size=output_size,
+            controller=controller,
+            controller_size=controller_size,
+            memory_slots=memory_slots,
+            memory_width=memory_width,
+            num_read_heads=num_read_heads,
+            num_write_heads=num_write_heads,
+            shift_range=shift_range,
+            memory_init=memory_init,
+            learned_initial_state=learned_initial_state,
+        )
+        if optimizer not in ("adam", "rmsprop"):
+            raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
+
+    def forward(self, inputs: torch.Tensor, **kwargs):
+        return self.model(inputs, **kwargs)
+
+    # steps
+
+    def _shared_step(self, batch, stage: str, *, name: str | None = None) -> torch.Tensor:
+        logits, _ = self.model(batch.inputs)  # (B, T, O)
+        loss = masked_bce(logits, batch.targets, batch.mask)
+        batch_size = batch.inputs.shape[0]
+        prefix = name or stage
+        on_step = stage == "train"
+        cost = cost_bits_per_sequence(logits, batch.targets, batch.mask).mean()
+        errors = bit_errors_per_sequence(logits, batch.targets, batch.mask).mean()
+        log = dict(batch_size=batch_size, on_step=on_step, on_epoch=not on_step)
+        sync = stage != "train"
+        self.log(f"{prefix}/loss", loss, sync_dist=sync, add_dataloader_idx=False, **log)
+        self.log(f"{prefix}/cost_bits", cost, sync_dist=sync, add_dataloader_idx=False, **log)
+        self.log(
+            f"{prefix}/bit_errors",
+            errors,
+            prog_bar=stage in ("train", "val"),
+            sync_dist=sync,
+            add_dataloader_idx=False,
+            **log,
+        )
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        loss = self._shared_step(batch, "train")
+        check_finite_loss(loss, step=self.global_step)
+        sequences = (self.global_step + 1) * batch.inputs.shape[0] * self.trainer.world_size
+        self.log("train/sequences", float(sequences), on_step=True, on_epoch=False)
+        return loss
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        check_finite_gradients(self, step=self.global_step)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._shared_step(batch, "test", name=self._test_split_name(dataloader_idx))
+
+    def _test_split_name(self, dataloader_idx: int) -> str:
+        lengths = getattr(self.trainer.datamodule, "generalisation_lengths", None) or []
+        if dataloader_idx == 0:
+            return "test"
+        return f"test_length_{lengths[dataloader_idx - 1]}"
+
+    # pictures
+
+    def memory_figures(self, datamodule) -> dict:
+        """Figures for one fixed validation episode: I/O, write and read weights, memory."""
+        batch = datamodule.fixed_episode().to(self.device)
+        length = int(batch.lengths[0])
+        logits, _, internals = self.model(
+            batch.inputs[:, :length], return_internals=True, return_memory=True
+        )
+        return {
+            "memory/input_target_output": sequence_figure(
+                batch.inputs[0, :length].cpu(),
+                batch.targets[0, :length].cpu(),
+                torch.sigmoid(logits[0]).cpu(),
+                batch.mask[0, :length].cpu(),
+            ),
+            "memory/write_weights": heads_figure(
+                internals.write_weights[0].cpu(), title="write weights"
+            ),
+            "memory/read_weights": heads_figure(
+                internals.read_weights[0].cpu(), title="read weights"
+            ),
+            "memory/memory": memory_figure(internals.memory[0, -1].cpu()),
+        }
+
+    # optimisation
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        if hp.optimizer == "rmsprop":
+            return torch.optim.RMSprop(
+                self.parameters(),
+                lr=hp.lr,
+                momentum=hp.momentum,
+                alpha=hp.rmsprop_alpha,
+                weight_decay=hp.weight_decay,
+            )
+        return torch.optim.Adam(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)

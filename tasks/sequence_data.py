@@ -1,0 +1,112 @@
+"""Lightning ``DataModule`` serving the algorithmic tasks of ``tasks.algorithmic``.
+
+Training episodes are drawn afresh every epoch (the epoch enters each episode's seed);
+validation and test sets are fixed by the seed, so every run and every epoch scores the same
+episodes. The test loaders are the training range first, then one per generalisation length.
+"""
+
+from __future__ import annotations
+
+import lightning
+from torch.utils.data import DataLoader
+
+from memnets._checks import check_positive
+from tasks.algorithmic import (
+    AlgorithmicTask,
+    CopyTask,
+    EpisodeDataset,
+    EpochSampler,
+    SequenceBatch,
+    collate_episodes,
+)
+
+
+class AlgorithmicDataModule(lightning.LightningDataModule):
+    """Batches of ``SequenceBatch`` for one algorithmic task.
+
+    Args:
+        task: the task; ``None`` means ``CopyTask()``.
+        batch_size: episodes per batch, for every split.
+        seed: fixes every split; train, val, test and each generalisation set use separate streams.
+        train_batches_per_epoch: an epoch is this many training batches.
+        val_episodes: size of the fixed validation set (lengths from the training range).
+        test_episodes: size of the fixed test set and of each generalisation set.
+        generalisation_lengths: one extra test set per length, every episode of that length
+            (for associative recall the number of items, for sorts the number of inputs).
+        num_workers: ``DataLoader`` worker processes (kept alive between epochs when > 0).
+    """
+
+    def __init__(
+        self,
+        task: AlgorithmicTask | None = None,
+        *,
+        batch_size: int = 16,
+        seed: int = 0,
+        train_batches_per_epoch: int = 500,
+        val_episodes: int = 256,
+        test_episodes: int = 256,
+        generalisation_lengths: list[int] | None = None,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        check_positive("batch_size", batch_size)
+        check_positive("train_batches_per_epoch", train_batches_per_epoch)
+        check_positive("val_episodes", val_episodes)
+        check_positive("test_episodes", test_episodes)
+        for position, length in enumerate(generalisation_lengths or []):
+            check_positive(f"generalisation_lengths[{position}]", length)
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        self.task = task if task is not None else CopyTask()
+        self.batch_size = batch_size
+        self.seed = seed
+        self.train_batches_per_epoch = train_batches_per_epoch
+        self.val_episodes = val_episodes
+        self.test_episodes = test_episodes
+        self.generalisation_lengths = list(generalisation_lengths or [])
+        self.num_workers = num_workers
+        self.save_hyperparameters(ignore=["task"])
+        # The task object is not a plain hyperparameter: record its name and arguments instead.
+        self.save_hyperparameters(
+            {**self.hparams, "task_name": self.task.name, "task_config": self.task.config()}
+        )
+
+    @property
+    def input_size(self) -> int:
+        return self.task.input_size
+
+    @property
+    def output_size(self) -> int:
+        return self.task.output_size
+
+    def _dataset(self, split: str, size: int, length: int | None = None) -> EpisodeDataset:
+        return EpisodeDataset(self.task, size=size, seed=self.seed, split=split, length=length)
+
+    def _loader(self, dataset: EpisodeDataset, sampler: EpochSampler | None = None) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            shuffle=False,
+            collate_fn=collate_episodes,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        size = self.train_batches_per_epoch * self.batch_size
+        return self._loader(self._dataset("train", size), sampler=EpochSampler(size))
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self._dataset("val", self.val_episodes))
+
+    def test_dataloader(self) -> list[DataLoader]:
+        loaders = [self._loader(self._dataset("test", self.test_episodes))]
+        for length in self.generalisation_lengths:
+            dataset = self._dataset(f"gen{length}", self.test_episodes, length=length)
+            loaders.append(self._loader(dataset))
+        return loaders
+
+    def fixed_episode(self) -> SequenceBatch:
+        """The first validation episode as a batch of one, the same in every epoch (for plots)."""
+        return collate_episodes([self._dataset("val", self.val_episodes)[0]])
