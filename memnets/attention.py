@@ -66,14 +66,11 @@ def masked_softmax(scores: Tensor, mask: Tensor | None = None, *, dim: int = -1)
 
 
 def _unit(x: Tensor, eps: float) -> Tensor:
-    """``x / ||x||`` over the last axis, safe for zero and for huge vectors.
+    """``x / sqrt(||x||^2 + eps)`` over the last axis: zero vectors map to zero, no NaN.
 
-    Dividing by the (detached) largest magnitude first keeps the squares from
-    overflowing; the direction is scale invariant, so the gradient is exact.
+    Finite for entries up to ~1e17 in float32 (the squares overflow beyond).
     """
-    scale = x.detach().abs().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-    x = x / scale
-    return x / torch.sqrt((x * x).sum(dim=-1, keepdim=True) + eps)
+    return x * torch.rsqrt((x * x).sum(dim=-1, keepdim=True) + eps)
 
 
 def _as_head_scalar(name: str, value: Tensor, batch: int, heads: int) -> Tensor:
@@ -96,7 +93,7 @@ def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
     sizes = check_shape("memory", memory, ("B", "N", "M"))
     check_shape("keys", keys, (sizes["B"], "H", sizes["M"]))
     eps = 1e-12 if memory.dtype == torch.float64 else 1e-8
-    return torch.einsum("bhm,bnm->bhn", _unit(keys, eps), _unit(memory, eps))  # (B, H, N)
+    return _unit(keys, eps) @ _unit(memory, eps).transpose(1, 2)  # (B, H, N)
 
 
 def content_weights(
@@ -263,7 +260,7 @@ def shift(weights: Tensor, shift_weights: Tensor) -> Tensor:
     positions = torch.arange(slots, device=weights.device)  # (N,)
     source = (positions.unsqueeze(1) - offsets.unsqueeze(0)) % slots  # (N, S): w~[i] takes w[i-o]
     gathered = weights[..., source]  # (B, H, N, S)
-    return torch.einsum("bhns,bhs->bhn", gathered, shift_weights)
+    return (gathered * shift_weights.unsqueeze(2)).sum(dim=-1)  # (B, H, N)
 
 
 def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
@@ -288,7 +285,7 @@ def read(memory: Tensor, weights: Tensor) -> Tensor:
     """Weighted read, all heads at once: memory (B, N, M), weights (B, H, N) -> (B, H, M)."""
     sizes = check_shape("memory", memory, ("B", "N", "M"))
     check_shape("weights", weights, (sizes["B"], "H", sizes["N"]))
-    return torch.einsum("bhn,bnm->bhm", weights, memory)
+    return weights @ memory  # (B, H, M)
 
 
 def write(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor) -> Tensor:
@@ -302,6 +299,8 @@ def write(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor) -> Tensor
     heads = weights.shape[1]
     check_shape("erase", erase, (sizes["B"], heads, sizes["M"]))
     check_shape("add", add, (sizes["B"], heads, sizes["M"]))
+    added = weights.transpose(1, 2) @ add  # (B, N, M)
+    if heads == 1:  # the common case, without a product over heads
+        return memory * (1 - weights.transpose(1, 2) * erase) + added
     keep = 1 - weights.unsqueeze(-1) * erase.unsqueeze(2)  # (B, H, N, M)
-    added = torch.einsum("bhn,bhm->bnm", weights, add)  # (B, N, M)
     return memory * keep.prod(dim=1) + added

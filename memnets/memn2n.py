@@ -1,0 +1,607 @@
+"""End-To-End Memory Networks (Sukhbaatar, Szlam, Weston, Fergus 2015, "End-To-End Memory
+Networks", NeurIPS), with the optional gate of Gated End-to-End Memory Networks (Liu & Perez
+2017, "Gated End-to-End Memory Networks", EACL).
+
+A story of S sentences is embedded twice per hop, into input memories m_i and output
+memories c_i; a query vector u attends over them and is updated, hop after hop (section 2):
+
+    sentence      m_i   = sum_j l_j * A x_ij + T_A[t_i]         (section 4.1, PE and TE)
+                  c_i   = sum_j l_j * C x_ij + T_C[t_i]
+    question      u^1   = sum_j l_j * B q_j
+    attention     p_i   = softmax_i(u^T m_i)                    (eq. 1; raw u^T m_i under LS)
+    read          o     = sum_i p_i c_i                         (eq. 2)
+    next query    u^k+1 = u^k + o^k                             (section 2.2, adjacent)
+                  u^k+1 = H u^k + o^k                           (section 2.2, layer-wise)
+                  u^k+1 = o^k * g + u^k * (1 - g),  g = sigmoid(W_g u^k + b_g)   (gated, Liu &
+                                                                                  Perez eq. 3)
+    answer        a     = softmax(W u^K+1)                      (eq. 3; we return the logits)
+
+Position encoding (PE, section 4.1): l_kj = (1 - j/J) - (k/d)(1 - 2j/J) with j = 1..J the word
+position and k = 1..d the embedding dimension. As in the authors' code J is the padded
+sentence width W, not each sentence's own word count (nil words embed to zero either way).
+Bag-of-words (BoW) is l_kj = 1.
+
+Weight tying (section 2.2):
+    adjacent    A^k+1 = C^k, B = A^1, and W^T = C^K when the answers are words
+                (``num_answers=None``); temporal matrices are tied the same way
+                (T_A^k+1 = T_C^k). K + 1 embedding tables in all.
+    layerwise   A^1 = ... = A^K, C^1 = ... = C^K (and the same T_A, T_C), a separate B and W,
+                and a linear map H between hops: u^k+1 = H u^k + o^k.
+
+Slot and temporal convention (the data layer must follow it):
+    * ``story`` is (B, S, W) word ids, sentences in chronological order, OLDEST FIRST,
+      left-aligned; slots after the last sentence are padding, all nil (id 0) and False in
+      ``story_mask``. Stories longer than ``memory_size`` keep their ``memory_size`` most
+      recent sentences.
+    * The temporal index counts back from the MOST RECENT real sentence, as in the paper and
+      the authors' code: the last real sentence of each item uses T_A[0], the one before it
+      T_A[1], and so on, whatever the padding. See :func:`temporal_indices`.
+
+Linear start (LS, section 4.2) is state passed at call time, ``forward(..., use_softmax=False)``:
+the hops' softmax is removed, so the attention weights are the raw scores u^T m_i (masked slots
+zero); the answer softmax stays (it lives in the loss). Random noise (RN, section 4.2) inserts
+empty memories between sentences at training time only, see :func:`insert_random_noise`; the
+empty slots are real memories (mask True, all-nil words), so they shift the temporal indices
+of older sentences, which is what regularises T_A.
+
+Glossary of tensor letters: B batch, S story sentences (memory slots), W words per sentence,
+D embedding size, H hops, V vocabulary, A answer classes, M memory size (temporal table rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from memnets._checks import check_positive, check_shape
+from memnets.attention import masked_softmax
+
+__all__ = [
+    "position_encoding",
+    "temporal_indices",
+    "insert_random_noise",
+    "embed_sentences",
+    "memory_hop",
+    "memory_hops",
+    "MemoryHops",
+    "MemN2NConfig",
+    "MemN2NInternals",
+    "MemN2N",
+    "memn2n_babi_1k",
+    "memn2n_babi_joint",
+]
+
+ENCODINGS = ("position", "bow")
+WEIGHT_TYING = ("adjacent", "layerwise")
+QUERY_UPDATES = ("residual", "linear", "gated")
+INIT_STD = 0.1  # the paper initialises every weight from N(0, 0.1)
+
+# helpers
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+
+
+def _check_word_ids(name: str, tensor: Tensor) -> None:
+    if tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer word ids, got dtype {tensor.dtype}")
+
+
+def position_encoding(
+    sentence_length: int,
+    embedding_size: int,
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """The position encoding weights l of section 4.1, shape (W, D) with W = ``sentence_length``.
+
+    l[j-1, k-1] = (1 - j/J) - (k/d)(1 - 2j/J), j = 1..J word position, k = 1..d dimension.
+
+    >>> position_encoding(3, 2)
+    tensor([[0.5000, 0.3333],
+            [0.5000, 0.6667],
+            [0.5000, 1.0000]])
+    """
+    check_positive("sentence_length", sentence_length)
+    check_positive("embedding_size", embedding_size)
+    J, d = sentence_length, embedding_size
+    j = torch.arange(1, J + 1, device=device, dtype=dtype).unsqueeze(1)  # (W, 1)
+    k = torch.arange(1, d + 1, device=device, dtype=dtype).unsqueeze(0)  # (1, D)
+    return (1 - j / J) - (k / d) * (1 - 2 * j / J)  # (W, D)
+
+
+def temporal_indices(story_mask: Tensor) -> Tensor:
+    """Temporal index of each slot, counted back from the most recent real sentence.
+
+    ``story_mask`` is (B, S) bool, True for real slots. A real slot's index is the number of
+    real slots after it, so the most recent real sentence gets 0 however much padding follows
+    it. Masked slots get 0 (they are never attended to). Returns (B, S) int64.
+
+    >>> temporal_indices(torch.tensor([[True, True, True, False]]))
+    tensor([[2, 1, 0, 0]])
+    """
+    check_shape("story_mask", story_mask, ("B", "S"))
+    mask = story_mask.to(torch.long)  # (B, S)
+    later_or_same = mask.flip(-1).cumsum(-1).flip(-1)  # (B, S) real slots at or after i
+    return ((later_or_same - 1) * mask).clamp_min(0)  # (B, S)
+
+
+def insert_random_noise(
+    story: Tensor,
+    story_mask: Tensor,
+    fraction: float,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Random noise (RN, section 4.2): insert empty memories between the story's sentences.
+
+    Each of the n - 1 gaps between consecutive real sentences of an item independently
+    receives one empty slot (all nil words, mask True) with probability ``fraction``, so about
+    ``fraction * (n - 1)`` empty slots are added per item. The real sentences keep their order
+    and the result is left-aligned again. The slot count S is kept: when an item no longer
+    fits, its OLDEST slots are dropped, so the most recent sentence always survives. Returns
+    ``(story, story_mask)`` of the input shapes (B, S, W) and (B, S). Vectorised over the batch;
+    a ``generator`` must live on the story's device.
+
+    The empty slots are real memories: they enter the attention and push the temporal indices
+    of all older sentences back by one each, which regularises T_A.
+    """
+    dims = check_shape("story", story, ("B", "S", "W"))
+    check_shape("story_mask", story_mask, (dims["B"], dims["S"]))
+    _check_fraction("fraction", fraction)
+    mask = story_mask.to(torch.bool)  # (B, S)
+    batch_size, num_slots = mask.shape
+    rank = mask.long().cumsum(-1) - 1  # (B, S) position of each real sentence among the real ones
+    draws = torch.rand(mask.shape, generator=generator, device=story.device)  # (B, S)
+    inserted_before = (draws < fraction) & mask & (rank > 0)  # (B, S) an empty slot precedes it
+    new_position = rank + inserted_before.long().cumsum(-1)  # (B, S)
+    new_length = mask.sum(-1) + inserted_before.sum(-1)  # (B,)
+    overflow = (new_length - num_slots).clamp_min(0)  # (B,) oldest slots to drop
+    new_position = new_position - overflow.unsqueeze(-1)  # (B, S)
+    keep = mask & (new_position >= 0)  # (B, S)
+
+    batch_index, slot_index = keep.nonzero(as_tuple=True)  # (P,), (P,) kept sentences
+    noisy_story = torch.zeros_like(story)  # (B, S, W) nil everywhere
+    noisy_story[batch_index, new_position[batch_index, slot_index]] = story[batch_index, slot_index]
+    slots = torch.arange(num_slots, device=story.device)  # (S,)
+    noisy_mask = slots < new_length.clamp_max(num_slots).unsqueeze(-1)  # (B, S)
+    return noisy_story, noisy_mask
+
+
+def embed_sentences(words: Tensor, embedding: Tensor, encoding: Tensor | None = None) -> Tensor:
+    """Sentence vectors sum_j l_j * E x_j over the last axis of ``words``.
+
+    ``words`` (..., W) integer ids, ``embedding`` (V, D) the table E, ``encoding`` (W, D) the
+    position weights l (``None`` for bag-of-words). Returns (..., D).
+    """
+    vectors = embedding[words]  # (..., W, D)
+    if encoding is not None:
+        vectors = vectors * encoding  # (..., W, D)
+    return vectors.sum(-2)  # (..., D)
+
+
+def memory_hop(
+    memory_in: Tensor,
+    memory_out: Tensor,
+    query: Tensor,
+    mask: Tensor | None = None,
+    *,
+    use_softmax: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """One memory layer (eqs. 1-2): attention p = softmax(m u) over the slots, output o = sum p c.
+
+    ``memory_in`` (B, S, D) the input memories m, ``memory_out`` (B, S, D) the output memories
+    c, ``query`` (B, D) the controller state u, ``mask`` (B, S) bool (True = real slot). With
+    ``use_softmax=False`` (linear start) the weights are the raw scores m u, zero on masked
+    slots. Returns ``(output (B, D), attention (B, S))``; with the softmax, each row of the
+    attention sums to 1 over the real slots (0 for an item with no real slot).
+    """
+    dims = check_shape("memory_in", memory_in, ("B", "S", "D"))
+    check_shape("memory_out", memory_out, (dims["B"], dims["S"], None))
+    check_shape("query", query, (dims["B"], dims["D"]))
+    if mask is not None:
+        check_shape("mask", mask, (dims["B"], dims["S"]))
+    scores = torch.einsum("bsd,bd->bs", memory_in, query)  # (B, S)
+    if use_softmax:
+        attention = masked_softmax(scores, mask, dim=-1)  # (B, S)
+    elif mask is None:
+        attention = scores  # (B, S)
+    else:
+        attention = scores * mask.to(scores.dtype)  # (B, S)
+    output = torch.einsum("bs,bsd->bd", attention, memory_out)  # (B, D)
+    return output, attention
+
+
+def memory_hops(
+    memory_in: Tensor,
+    memory_out: Tensor,
+    query: Tensor,
+    mask: Tensor | None = None,
+    *,
+    use_softmax: bool = True,
+    update: Callable[[int, Tensor, Tensor], Tensor] | None = None,
+) -> tuple[Tensor, Tensor]:
+    """K memory layers stacked on any already-embedded memories and query.
+
+    ``memory_in``/``memory_out`` (B, H, S, D) hold one input/output memory per hop (H = K
+    hops); ``query`` (B, D) is u^1; ``mask`` (B, S). ``update(hop, u, o)`` gives the next query
+    (default u + o, adjacent tying). Returns ``(u^K+1 (B, D), attention (B, H, S))``: the
+    final state W is applied to, and the per-hop attention weights.
+    """
+    dims = check_shape("memory_in", memory_in, ("B", "H", "S", "D"))
+    check_shape("memory_out", memory_out, (dims["B"], dims["H"], dims["S"], dims["D"]))
+    check_shape("query", query, (dims["B"], dims["D"]))
+    if mask is not None:
+        check_shape("mask", mask, (dims["B"], dims["S"]))
+    state = query  # (B, D)
+    attention = []
+    for hop in range(dims["H"]):
+        output, weights = memory_hop(
+            memory_in[:, hop], memory_out[:, hop], state, mask, use_softmax=use_softmax
+        )  # (B, D), (B, S)
+        state = state + output if update is None else update(hop, state, output)  # (B, D)
+        attention.append(weights)
+    return state, torch.stack(attention, dim=1)  # (B, D), (B, H, S)
+
+
+# classes
+
+
+class MemoryHops(nn.Module):
+    """K memory layers with a choice of query update, for any embedded memories and query.
+
+    ``query_update``:
+        ``"residual"``  u^k+1 = u^k + o^k (adjacent tying; no parameters)
+        ``"linear"``    u^k+1 = H u^k + o^k (layer-wise tying; one H (D, D) for every hop)
+        ``"gated"``     u^k+1 = o^k * g^k + u^k * (1 - g^k), g^k = sigmoid(W^k u^k + b^k)
+                        (Liu & Perez 2017); one gate per hop, or one for all hops when
+                        ``share_across_hops`` (their "global" tying, used with layer-wise).
+
+    ``forward(memory_in, memory_out, query, mask=None, *, use_softmax=True)`` takes memories
+    (B, H, S, D) per hop or (B, S, D) shared by every hop, query (B, D), mask (B, S) bool, and
+    returns ``(u^K+1 (B, D), attention (B, H, S))``.
+    """
+
+    def __init__(
+        self,
+        *,
+        embedding_size: int = 20,
+        hops: int = 3,
+        query_update: str = "residual",
+        share_across_hops: bool = False,
+    ) -> None:
+        super().__init__()
+        check_positive("embedding_size", embedding_size)
+        check_positive("hops", hops)
+        _check_choice("query_update", query_update, QUERY_UPDATES)
+        self.embedding_size = embedding_size
+        self.hops = hops
+        self.query_update = query_update
+        self.share_across_hops = share_across_hops
+        self.query_map: nn.Linear | None = None
+        self.gates: nn.ModuleList | None = None
+        if query_update == "linear":
+            self.query_map = nn.Linear(embedding_size, embedding_size, bias=False)  # H
+        elif query_update == "gated":
+            num_gates = 1 if share_across_hops else hops
+            self.gates = nn.ModuleList(
+                nn.Linear(embedding_size, embedding_size) for _ in range(num_gates)
+            )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=INIT_STD)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def _update(self, hop: int, state: Tensor, output: Tensor) -> Tensor:
+        if self.query_map is not None:
+            return self.query_map(state) + output  # (B, D)
+        if self.gates is not None:
+            gate = torch.sigmoid(self.gates[0 if self.share_across_hops else hop](state))  # (B, D)
+            return output * gate + state * (1 - gate)  # (B, D)
+        return state + output  # (B, D)
+
+    def forward(
+        self,
+        memory_in: Tensor,
+        memory_out: Tensor,
+        query: Tensor,
+        mask: Tensor | None = None,
+        *,
+        use_softmax: bool = True,
+    ) -> tuple[Tensor, Tensor]:
+        for name, memory in (("memory_in", memory_in), ("memory_out", memory_out)):
+            if isinstance(memory, Tensor) and memory.dim() == 3:
+                check_shape(name, memory, ("B", "S", self.embedding_size))
+            else:
+                check_shape(name, memory, ("B", self.hops, "S", self.embedding_size))
+        if memory_in.dim() == 3:
+            memory_in = memory_in.unsqueeze(1).expand(-1, self.hops, -1, -1)  # (B, H, S, D)
+        if memory_out.dim() == 3:
+            memory_out = memory_out.unsqueeze(1).expand(-1, self.hops, -1, -1)  # (B, H, S, D)
+        return memory_hops(
+            memory_in, memory_out, query, mask, use_softmax=use_softmax, update=self._update
+        )
+
+
+@dataclass
+class MemN2NConfig:
+    """Hyperparameters of :class:`MemN2N`; ``MemN2N(**asdict(config))`` builds one."""
+
+    vocab_size: int  # V, word ids 0..V-1 with 0 the nil (padding) word
+    num_answers: int | None = None  # answer classes; None: the answer is a word (V classes)
+    memory_size: int = 50  # M, rows of T_A / T_C; stories may have at most M slots
+    embedding_size: int = 20  # d
+    hops: int = 3  # K memory layers
+    encoding: str = "position"  # sentence encoding: "position" (PE) or "bow"
+    temporal_encoding: bool = True  # add learned T_A, T_C (TE)
+    weight_tying: str = "adjacent"  # "adjacent" or "layerwise" (section 2.2)
+    random_noise: float = 0.0  # RN: chance of an empty slot in each gap, training only
+    gated: bool = False  # gated query update of Liu & Perez 2017
+
+    def __post_init__(self) -> None:
+        check_positive("vocab_size", self.vocab_size)
+        if self.num_answers is not None:
+            check_positive("num_answers", self.num_answers)
+        check_positive("memory_size", self.memory_size)
+        check_positive("embedding_size", self.embedding_size)
+        check_positive("hops", self.hops)
+        _check_choice("encoding", self.encoding, ENCODINGS)
+        _check_choice("weight_tying", self.weight_tying, WEIGHT_TYING)
+        _check_fraction("random_noise", self.random_noise)
+
+
+@dataclass
+class MemN2NInternals:
+    """What a forward pass saw, for visualisation and tests.
+
+    ``attention`` (B, H, S) per-hop weights over the slots, ``story_mask`` (B, S) the slots that
+    were real (after random noise, if any), ``temporal_index`` (B, S) their temporal indices.
+    """
+
+    attention: Tensor
+    story_mask: Tensor
+    temporal_index: Tensor
+
+
+class MemN2N(nn.Module):
+    """End-To-End Memory Network for question answering over a story of sentences.
+
+    ``forward(story (B, S, W), question (B, W'), story_mask (B, S) | None, *, use_softmax=True,
+    random_noise=None, return_attention=False)`` returns the answer logits (B, A), or
+    ``(logits, MemN2NInternals)`` with ``return_attention=True``. Without ``story_mask`` a slot
+    is real when it holds a non-nil word. See the module docstring for the slot convention.
+
+    Parameters, by weight tying (``num_answers=None`` means answers are words, A = V):
+        adjacent   ``embeddings`` K + 1 tables (A^1 = B, A^k+1 = C^k, C^K = W^T when A = V),
+                   ``temporal`` K + 1 tables (T_A^1, T_A^k+1 = T_C^k), ``answer`` W unless tied.
+        layerwise  ``embeddings`` [B, A, C], ``temporal`` [T_A, T_C], ``answer`` W, H in
+                   ``memory_hops.query_map`` (replaced by gates when ``gated``).
+    The properties ``question_embedding``, ``input_embeddings``, ``output_embeddings``,
+    ``input_temporal``, ``output_temporal`` and ``answer_weight`` name them per hop.
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        num_answers: int | None = None,
+        memory_size: int = 50,
+        embedding_size: int = 20,
+        hops: int = 3,
+        encoding: str = "position",
+        temporal_encoding: bool = True,
+        weight_tying: str = "adjacent",
+        random_noise: float = 0.0,
+        gated: bool = False,
+    ) -> None:
+        super().__init__()
+        self.config = MemN2NConfig(
+            vocab_size=vocab_size,
+            num_answers=num_answers,
+            memory_size=memory_size,
+            embedding_size=embedding_size,
+            hops=hops,
+            encoding=encoding,
+            temporal_encoding=temporal_encoding,
+            weight_tying=weight_tying,
+            random_noise=random_noise,
+            gated=gated,
+        )  # validates
+        self.num_answers = vocab_size if num_answers is None else num_answers
+        adjacent = weight_tying == "adjacent"
+        num_tables = hops + 1 if adjacent else 3  # adjacent: A^1..A^K+1; layerwise: B, A, C
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(vocab_size, embedding_size, padding_idx=0) for _ in range(num_tables)
+        )
+        num_temporal = (hops + 1 if adjacent else 2) if temporal_encoding else 0
+        self.temporal = nn.ParameterList(
+            nn.Parameter(torch.empty(memory_size, embedding_size)) for _ in range(num_temporal)
+        )
+        self.answer: nn.Linear | None = None  # W; None when tied to C^K
+        if not (adjacent and num_answers is None):
+            self.answer = nn.Linear(embedding_size, self.num_answers, bias=False)
+        query_update = "gated" if gated else ("residual" if adjacent else "linear")
+        self.memory_hops = MemoryHops(
+            embedding_size=embedding_size,
+            hops=hops,
+            query_update=query_update,
+            share_across_hops=not adjacent,
+        )
+        self.reset_parameters()
+
+    @classmethod
+    def from_config(cls, config: MemN2NConfig) -> MemN2N:
+        return cls(**asdict(config))
+
+    def reset_parameters(self) -> None:
+        """N(0, 0.1) everywhere (section 4.2), nil word rows zero, biases zero."""
+        for embedding in self.embeddings:
+            nn.init.normal_(embedding.weight, std=INIT_STD)
+            with torch.no_grad():
+                embedding.weight[0].zero_()  # nil word; padding_idx keeps its gradient zero
+        for table in self.temporal:
+            nn.init.normal_(table, std=INIT_STD)
+        if self.answer is not None:
+            nn.init.normal_(self.answer.weight, std=INIT_STD)
+        self.memory_hops.reset_parameters()
+
+    # parameters by role
+
+    @property
+    def _adjacent(self) -> bool:
+        return self.config.weight_tying == "adjacent"
+
+    @property
+    def question_embedding(self) -> nn.Embedding:
+        """B."""
+        return self.embeddings[0]
+
+    @property
+    def input_embeddings(self) -> list[nn.Embedding]:
+        """A^1..A^K."""
+        hops = self.config.hops
+        return list(self.embeddings[:hops]) if self._adjacent else [self.embeddings[1]] * hops
+
+    @property
+    def output_embeddings(self) -> list[nn.Embedding]:
+        """C^1..C^K."""
+        hops = self.config.hops
+        return list(self.embeddings[1:]) if self._adjacent else [self.embeddings[2]] * hops
+
+    @property
+    def input_temporal(self) -> list[nn.Parameter]:
+        """T_A^1..T_A^K, (M, D) each; empty without temporal encoding."""
+        if not self.config.temporal_encoding:
+            return []
+        hops = self.config.hops
+        return list(self.temporal[:hops]) if self._adjacent else [self.temporal[0]] * hops
+
+    @property
+    def output_temporal(self) -> list[nn.Parameter]:
+        """T_C^1..T_C^K, (M, D) each; empty without temporal encoding."""
+        if not self.config.temporal_encoding:
+            return []
+        hops = self.config.hops
+        return list(self.temporal[1:]) if self._adjacent else [self.temporal[1]] * hops
+
+    @property
+    def answer_weight(self) -> Tensor:
+        """W, (A, D): C^K's table under adjacent tying with word answers."""
+        return self.embeddings[-1].weight if self.answer is None else self.answer.weight
+
+    # forward
+
+    def _encoding(self, width: int, like: Tensor) -> Tensor | None:
+        if self.config.encoding == "bow":
+            return None
+        return position_encoding(
+            width, self.config.embedding_size, device=like.device, dtype=like.dtype
+        )  # (W, D)
+
+    def forward(
+        self,
+        story: Tensor,
+        question: Tensor,
+        story_mask: Tensor | None = None,
+        *,
+        use_softmax: bool = True,
+        random_noise: float | None = None,
+        return_attention: bool = False,
+    ) -> Tensor | tuple[Tensor, MemN2NInternals]:
+        dims = check_shape("story", story, ("B", "S", "W"))
+        check_shape("question", question, (dims["B"], None))
+        _check_word_ids("story", story)
+        _check_word_ids("question", question)
+        if story_mask is None:
+            story_mask = story.ne(0).any(-1)  # (B, S) a slot with any word is real
+        check_shape("story_mask", story_mask, (dims["B"], dims["S"]))
+        story_mask = story_mask.to(torch.bool)
+        if self.config.temporal_encoding and dims["S"] > self.config.memory_size:
+            raise ValueError(
+                f"story has {dims['S']} slots (shape {tuple(story.shape)}) but memory_size is "
+                f"{self.config.memory_size}; keep the {self.config.memory_size} most recent"
+            )
+        noise = self.config.random_noise if random_noise is None else random_noise
+        _check_fraction("random_noise", noise)
+        if self.training and noise > 0:
+            story, story_mask = insert_random_noise(story, story_mask, noise)
+
+        weight = self.embeddings[0].weight
+        story_encoding = self._encoding(story.shape[-1], weight)  # (W, D) or None
+        question_encoding = self._encoding(question.shape[-1], weight)  # (W', D) or None
+        query = embed_sentences(question, self.question_embedding.weight, question_encoding)
+        # (B, D)
+
+        # Embed the story once per distinct table: K + 1 tables (adjacent) or A and C.
+        tables = self.embeddings if self._adjacent else self.embeddings[1:]
+        memories = torch.stack(
+            [embed_sentences(story, table.weight, story_encoding) for table in tables], dim=1
+        )  # (B, K+1 or 2, S, D)
+        time = temporal_indices(story_mask)  # (B, S)
+        if self.config.temporal_encoding:
+            memories = memories + torch.stack([table[time] for table in self.temporal], dim=1)
+            # (B, K+1 or 2, S, D)
+        if self._adjacent:
+            memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, H, S, D) each
+        else:
+            memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, S, D) shared by hops
+
+        state, attention = self.memory_hops(
+            memory_in, memory_out, query, story_mask, use_softmax=use_softmax
+        )  # (B, D), (B, H, S)
+        logits = state @ self.answer_weight.T  # (B, A)
+        if not return_attention:
+            return logits
+        return logits, MemN2NInternals(
+            attention=attention, story_mask=story_mask, temporal_index=time
+        )
+
+
+# builders
+
+
+def memn2n_babi_1k(vocab_size: int, num_answers: int, *, memory_size: int = 50) -> MemN2N:
+    """bAbI 1k, per task (section 4): d = 20, K = 3, PE, TE, adjacent tying, RN 0.1.
+
+    Train with linear start by calling with ``use_softmax=False`` for the first epochs.
+    """
+    return MemN2N(
+        vocab_size=vocab_size,
+        num_answers=num_answers,
+        memory_size=memory_size,
+        embedding_size=20,
+        hops=3,
+        encoding="position",
+        temporal_encoding=True,
+        weight_tying="adjacent",
+        random_noise=0.1,
+    )
+
+
+def memn2n_babi_joint(vocab_size: int, num_answers: int, *, memory_size: int = 50) -> MemN2N:
+    """bAbI, all 20 tasks jointly (section 4): as :func:`memn2n_babi_1k` with d = 50."""
+    return MemN2N(
+        vocab_size=vocab_size,
+        num_answers=num_answers,
+        memory_size=memory_size,
+        embedding_size=50,
+        hops=3,
+        encoding="position",
+        temporal_encoding=True,
+        weight_tying="adjacent",
+        random_noise=0.1,
+    )
