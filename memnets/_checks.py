@@ -25,30 +25,33 @@ def check_shape(
     """
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    want = "(" + ", ".join("*" if size is None else str(size) for size in expected) + ")"
-    got = tuple(tensor.shape)
-    if tensor.dim() != len(expected):
+    got = tensor.shape
+    if len(got) != len(expected):
         raise ValueError(
-            f"{name} must have {len(expected)} dimensions {want}, got {tensor.dim()} "
-            f"with shape {got}"
+            f"{name} must have {len(expected)} dimensions {_format(expected)}, got "
+            f"{len(got)} with shape {tuple(got)}"
         )
     bound: dict[str, int] = {}
     for axis, (size, actual) in enumerate(zip(expected, got)):
         if size is None:
             continue
         if isinstance(size, str):
-            if size in bound and bound[size] != actual:
+            previous = bound.setdefault(size, actual)
+            if previous != actual:
                 raise ValueError(
-                    f"{name} has shape {got} but expected {want}: dimension {axis} ({size}) "
-                    f"is {actual}, elsewhere {size} = {bound[size]}"
+                    f"{name} has shape {tuple(got)} but expected {_format(expected)}: dimension "
+                    f"{axis} ({size}) is {actual}, elsewhere {size} = {previous}"
                 )
-            bound.setdefault(size, actual)
         elif size != actual:
             raise ValueError(
-                f"{name} has shape {got} but expected {want}: dimension {axis} must be "
-                f"{size}, got {actual}"
+                f"{name} has shape {tuple(got)} but expected {_format(expected)}: dimension "
+                f"{axis} must be {size}, got {actual}"
             )
     return bound
+
+
+def _format(expected: Sequence[int | str | None]) -> str:
+    return "(" + ", ".join("*" if size is None else str(size) for size in expected) + ")"
 
 
 def check_same(name: str, value: int, other_name: str, other: int) -> None:

@@ -14,6 +14,7 @@ After ``fit`` the best checkpoint is tested and a summary printed.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -60,6 +61,15 @@ class MemnetsCLI(LightningCLI):
         elapsed = time.perf_counter() - self._started
         checkpoint = trainer.checkpoint_callback
         best = getattr(checkpoint, "best_model_path", "") or None
+        last = getattr(checkpoint, "last_model_path", "") or None
+        monitor = getattr(checkpoint, "monitor", None)
+        best_score = getattr(checkpoint, "best_model_score", None)
+        sequences = trainer.callback_metrics.get("train/sequences")
+        # (testing restores the callbacks' state from the tested checkpoint: read them first)
+        if checkpoint is not None and checkpoint.dirpath and trainer.global_step > 0:
+            # max_steps/max_time can end fitting between validations: keep last.ckpt current
+            last = os.path.join(checkpoint.dirpath, "last.ckpt")
+            trainer.save_checkpoint(last)
         results = []
         if not trainer.interrupted:
             results = trainer.test(
@@ -70,7 +80,6 @@ class MemnetsCLI(LightningCLI):
         lines = ["", "=" * 72, "Summary" + (" (interrupted)" if trainer.interrupted else "")]
         lines.append(f"  wall-clock time       {elapsed:,.0f} s")
         lines.append(f"  training steps        {trainer.global_step:,}")
-        sequences = trainer.callback_metrics.get("train/sequences")
         if sequences is not None:
             lines.append(f"  training sequences    {int(sequences):,}")
         if checkpoint is not None and checkpoint.best_model_score is not None:
@@ -83,8 +92,8 @@ class MemnetsCLI(LightningCLI):
                 lines.append(f"    {name:<28} {value:.4f}")
         if best:
             lines.append(f"  best checkpoint       {best}")
-        if checkpoint is not None and checkpoint.last_model_path:
-            lines.append(f"  last checkpoint       {checkpoint.last_model_path}")
+        if last:
+            lines.append(f"  last checkpoint       {last}")
         if trainer.logger is not None:
             lines.append(f"  TensorBoard logs      {trainer.logger.log_dir}")
             lines.append(f"  view them with        tensorboard --logdir {trainer.logger.save_dir}")

@@ -1,0 +1,116 @@
+"""End-to-end: the real CLI trains an NTM, writes checkpoints and TensorBoard scalars and PNGs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from memnets.training.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+TINY = [
+    "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
+    "--model.init_args.controller_size", "16",
+    "--model.init_args.memory_slots", "8",
+    "--model.init_args.memory_width", "6",
+    "--data.task.init_args.max_length", "3",
+    "--data.batch_size", "4",
+    "--data.train_batches_per_epoch", "3",
+    "--data.val_episodes", "8",
+    "--data.test_episodes", "8",
+    "--data.generalisation_lengths", "[5]",
+    "--trainer.max_steps", "6",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.log_every_n_steps", "1",
+    "--trainer.callbacks", "[]",
+    "--pictures.every_n_steps", "3",
+]  # fmt: skip
+
+
+def read_events(log_dir: Path) -> EventAccumulator:
+    accumulator = EventAccumulator(str(log_dir), size_guidance={"images": 0, "scalars": 0})
+    accumulator.Reload()
+    return accumulator
+
+
+def test_cli_fit_logs_scalars_and_memory_pictures(tmp_path, capsys):
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    log_dir = tmp_path / "ntm_copy" / "version_0"
+    events = read_events(log_dir)
+    scalars = set(events.Tags()["scalars"])
+    for tag in [
+        "train/loss",
+        "train/cost_bits",
+        "train/bit_errors",
+        "train/sequences",
+        "val/loss",
+        "val/cost_bits",
+        "val/bit_errors",
+        "test/bit_errors",
+        "test_length_5/bit_errors",
+        "lr-Adam",
+    ]:
+        assert tag in scalars, f"{tag} missing from {sorted(scalars)}"
+    images = set(events.Tags()["images"])
+    expected = {
+        "memory/input_target_output",
+        "memory/write_weights",
+        "memory/read_weights",
+        "memory/memory",
+    }
+    assert expected <= images
+    for tag in expected:
+        for image in events.Images(tag):
+            assert image.encoded_image_string.startswith(PNG_MAGIC)
+    assert len(events.Images("memory/write_weights")) >= 2  # at step 3, 6 and at fit end
+    checkpoints = {path.name for path in (log_dir / "checkpoints").iterdir()}
+    assert "last.ckpt" in checkpoints and any(name.startswith("best-") for name in checkpoints)
+    summary = capsys.readouterr().out
+    assert "Summary" in summary and "test/bit_errors" in summary and "last.ckpt" in summary
+
+
+def test_cli_resumes_from_checkpoint_and_validates(tmp_path):
+    args = ["--trainer.logger.init_args.save_dir", str(tmp_path)]
+    main(["fit", *TINY, *args])
+    last = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
+    state = torch.load(last, weights_only=False)
+    assert state["global_step"] == 6
+    main(["fit", *TINY, *args, "--trainer.max_steps", "9", "--ckpt_path", str(last)])
+    resumed = tmp_path / "ntm_copy" / "version_1" / "checkpoints" / "last.ckpt"
+    assert torch.load(resumed, weights_only=False)["global_step"] == 9
+    cli = main(["validate", *TINY, *args, "--ckpt_path", str(resumed)])
+    assert "val/bit_errors" in cli.trainer.callback_metrics
+
+
+def test_print_config_runs_as_a_subprocess():
+    result = subprocess.run(
+        [sys.executable, "train.py", "fit", "--config", "configs/ntm_copy.yaml", "--print_config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SequenceTaskModule" in result.stdout and "memory_slots: 128" in result.stdout
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "configs").glob("ntm_*.yaml")), ids=str)
+def test_every_ntm_config_trains_one_step(config, tmp_path):
+    cli = main(
+        [
+            "fit",
+            "--config", str(config),
+            "--trainer.fast_dev_run", "true",
+            "--trainer.enable_progress_bar", "false",
+            "--trainer.logger.init_args.save_dir", str(tmp_path),
+            "--data.val_episodes", "4",
+            "--data.test_episodes", "4",
+        ]
+    )  # fmt: skip
+    assert cli.trainer.global_step == 1
+    assert torch.isfinite(cli.trainer.callback_metrics["test/loss"])  # after_fit tested it
