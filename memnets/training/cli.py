@@ -82,10 +82,8 @@ class MemnetsCLI(LightningCLI):
         lines.append(f"  training steps        {trainer.global_step:,}")
         if sequences is not None:
             lines.append(f"  training sequences    {int(sequences):,}")
-        if checkpoint is not None and checkpoint.best_model_score is not None:
-            lines.append(
-                f"  best {checkpoint.monitor:<16} {float(checkpoint.best_model_score):.4f}"
-            )
+        if best_score is not None:
+            lines.append(f"  best {monitor:<16} {float(best_score):.4f}")
         lines.append(f"  held-out evaluation (checkpoint: {'best' if best else 'final weights'}):")
         for split in results:
             for name, value in sorted(split.items()):

@@ -27,6 +27,7 @@ class SequenceTaskModule(lightning.LightningModule):
     Optimisers: ``"rmsprop"`` is the paper's (Graves et al.: lr 1e-4, momentum 0.9,
     alpha 0.95); ``"adam"`` (lr 1e-3) is what Collier & Beel 2018 found reliable.
     Gradient clipping is the Trainer's (``gradient_clip_val`` in the configs).
+    ``compile=True`` compiles the NTM cell with ``torch.compile`` (see bench/ntm_step.py).
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class SequenceTaskModule(lightning.LightningModule):
         momentum: float = 0.9,
         rmsprop_alpha: float = 0.95,
         weight_decay: float = 0.0,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -64,6 +66,10 @@ class SequenceTaskModule(lightning.LightningModule):
             memory_init=memory_init,
             learned_initial_state=learned_initial_state,
         )
+        if compile:
+            # in place: parameter names (and so checkpoints) stay those of the eager module;
+            # each batch size and train/eval mode compiles once (about a minute on a CPU)
+            self.model.cell.compile(dynamic=False)
         if optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
 
