@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from memnets._checks import check_shape
+from memnets._checks import check_positive, check_shape
 
 __all__ = [
     "masked_softmax",
@@ -51,12 +51,29 @@ def _eps(tensor: Tensor) -> float:
     return 1e-6 if tensor.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-12
 
 
+def _check_tensor(name: str, value: object) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+
+
 def masked_softmax(scores: Tensor, mask: Tensor | None = None, *, dim: int = -1) -> Tensor:
     """Softmax over ``dim`` ignoring positions where ``mask`` is False.
 
     ``mask`` broadcasts against ``scores``. Rows whose every position is masked
     give all-zero weights instead of NaN.
     """
+    _check_tensor("scores", scores)
+    if mask is not None:
+        _check_tensor("mask", mask)
+        try:
+            broadcast = torch.broadcast_shapes(mask.shape, scores.shape)
+        except RuntimeError:
+            broadcast = None
+        if broadcast != scores.shape:
+            raise ValueError(
+                f"mask has shape {tuple(mask.shape)}, which does not broadcast against scores "
+                f"of shape {tuple(scores.shape)}"
+            )
     if mask is None:
         return torch.softmax(scores, dim=dim)
     mask = mask.to(torch.bool)
@@ -68,13 +85,18 @@ def masked_softmax(scores: Tensor, mask: Tensor | None = None, *, dim: int = -1)
 def _unit(x: Tensor, eps: float) -> Tensor:
     """``x / sqrt(||x||^2 + eps)`` over the last axis: zero vectors map to zero, no NaN.
 
-    Finite for entries up to ~1e17 in float32 (the squares overflow beyond).
+    Supported magnitudes (tests/test_numerics.py): values and gradients are exact for entries
+    up to 1e12 in float32 and 1e100 in float64 (M <= 4096). Beyond, rsqrt's backward cubes
+    ~1/||x|| and underflows, so gradients lose accuracy (float32 from ~1e13); once ||x||^2
+    overflows (float32 ~1e19 / sqrt(M), float64 ~1e154 / sqrt(M)) the vector silently maps
+    to 0. Dividing by max |x_i| first would lift both limits but costs ~7% of an NTM step.
     """
     return x * torch.rsqrt((x * x).sum(dim=-1, keepdim=True) + eps)
 
 
 def _as_head_scalar(name: str, value: Tensor, batch: int, heads: int) -> Tensor:
     """Accept a per-head scalar as (B, H) or (B, H, 1); return (B, H, 1)."""
+    _check_tensor(name, value)
     if value.dim() == 3:
         check_shape(name, value, (batch, heads, 1))
         return value
@@ -92,7 +114,8 @@ def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
     """
     sizes = check_shape("memory", memory, ("B", "N", "M"))
     check_shape("keys", keys, (sizes["B"], "H", sizes["M"]))
-    eps = 1e-12 if memory.dtype == torch.float64 else 1e-8
+    # float16 needs a larger eps: 1e-8 rounds to 0 there and a zero vector gave 0 * inf = NaN
+    eps = {torch.float64: 1e-12, torch.float16: 1e-6}.get(memory.dtype, 1e-8)
     return _unit(keys, eps) @ _unit(memory, eps).transpose(1, 2)  # (B, H, N)
 
 
@@ -123,14 +146,24 @@ def hard_attention(
     estimator passes the gradient of the soft weights; at eval the argmax is taken.
     The forward value is exactly one-hot either way.
     """
+    _check_tensor("weights", weights)
+    if weights.dim() == 0 or weights.shape[-1] == 0:
+        raise ValueError(
+            f"weights must have a non-empty last axis (..., N), got shape {tuple(weights.shape)}"
+        )
     if training:
-        flat = weights.detach().reshape(-1, weights.shape[-1])  # (*, N)
-        index = torch.multinomial(flat.float(), 1, generator=generator)  # (*, 1)
+        flat = weights.detach().reshape(-1, weights.shape[-1]).float()  # (*, N)
+        # an all-zero row (e.g. every key masked) made multinomial raise; sample it uniformly
+        # instead (callers with a mask zero the selection again, as argmax does at eval)
+        flat = torch.where(flat.sum(-1, keepdim=True) > 0, flat, torch.ones_like(flat))
+        index = torch.multinomial(flat, 1, generator=generator)  # (*, 1)
         index = index.reshape(*weights.shape[:-1], 1)
     else:
         index = weights.argmax(dim=-1, keepdim=True)
     one_hot = torch.zeros_like(weights).scatter_(-1, index, 1.0)
-    return one_hot + weights - weights.detach()  # value one-hot, gradient of the soft weights
+    # value exactly one-hot, gradient of the soft weights; the brackets matter: w - w.detach()
+    # is exactly 0, whereas (1 + w) - w rounds to 1 - ulp
+    return one_hot + (weights - weights.detach())
 
 
 def _attend(
@@ -144,16 +177,27 @@ def _attend(
     return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, V), (B, Q, N)
 
 
+def _check_mask(mask: Tensor | None, batch: int, queries: int, keys: int) -> None:
+    """A mask is (B, N) (per key) or (B, Q, N) (per query and key)."""
+    if mask is None:
+        return
+    _check_tensor("mask", mask)
+    if mask.dim() == 2:
+        check_shape("mask", mask, (batch, keys))
+    elif mask.dim() == 3:
+        check_shape("mask", mask, (batch, queries, keys))
+    else:
+        raise ValueError(
+            f"mask must have shape (B, N) = {(batch, keys)} or (B, Q, N) = "
+            f"{(batch, queries, keys)}, got shape {tuple(mask.shape)}"
+        )
+
+
 def _check_qkv(query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None) -> None:
     sizes = check_shape("query", query, ("B", "Q", "D"))
     check_shape("keys", keys, (sizes["B"], "N", sizes["D"]))
     check_shape("values", values, (sizes["B"], keys.shape[1], "V"))
-    if mask is not None:
-        expected = (sizes["B"], sizes["Q"], keys.shape[1])
-        if mask.dim() == 2:
-            check_shape("mask", mask, (sizes["B"], keys.shape[1]))
-        else:
-            check_shape("mask", mask, expected)
+    _check_mask(mask, sizes["B"], sizes["Q"], keys.shape[1])
 
 
 def _expand_mask(mask: Tensor | None) -> Tensor | None:
@@ -190,7 +234,7 @@ def scaled_dot_product_attention(
     training: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Dot-product attention scaled by ``1/sqrt(D)`` (Vaswani et al. 2017)."""
-    scale = query.shape[-1] ** -0.5
+    scale = check_shape("query", query, ("B", "Q", "D"))["D"] ** -0.5
     return dot_product_attention(
         query, keys, values, mask, scale=scale, hard=hard, training=training
     )
@@ -206,6 +250,9 @@ class AdditiveAttention(nn.Module):
         self, *, query_size: int, key_size: int, hidden_size: int = 64, hard: bool = False
     ) -> None:
         super().__init__()
+        check_positive("query_size", query_size)
+        check_positive("key_size", key_size)
+        check_positive("hidden_size", hidden_size)
         self.query_projection = nn.Linear(query_size, hidden_size, bias=False)
         self.key_projection = nn.Linear(key_size, hidden_size, bias=True)
         self.score = nn.Linear(hidden_size, 1, bias=False)
@@ -218,10 +265,7 @@ class AdditiveAttention(nn.Module):
         sizes = check_shape("query", query, ("B", "Q", self.query_projection.in_features))
         check_shape("keys", keys, (sizes["B"], "N", self.key_projection.in_features))
         check_shape("values", values, (sizes["B"], keys.shape[1], "V"))
-        if mask is not None and mask.dim() == 2:
-            check_shape("mask", mask, (sizes["B"], keys.shape[1]))
-        elif mask is not None:
-            check_shape("mask", mask, (sizes["B"], sizes["Q"], keys.shape[1]))
+        _check_mask(mask, sizes["B"], sizes["Q"], keys.shape[1])
         hidden = torch.tanh(
             self.query_projection(query).unsqueeze(2)  # (B, Q, 1, A)
             + self.key_projection(keys).unsqueeze(1)  # (B, 1, N, A)
@@ -255,7 +299,10 @@ def shift(weights: Tensor, shift_weights: Tensor) -> Tensor:
     check_shape("shift_weights", shift_weights, (sizes["B"], sizes["H"], "S"))
     slots, shifts = weights.shape[-1], shift_weights.shape[-1]
     if shifts % 2 == 0:
-        raise ValueError(f"shift_weights must cover an odd number of shifts, got {shifts}")
+        raise ValueError(
+            f"shift_weights must cover an odd number of shifts, got {shifts} "
+            f"(shape {tuple(shift_weights.shape)})"
+        )
     offsets = torch.arange(shifts, device=weights.device) - shifts // 2  # (S,)
     positions = torch.arange(slots, device=weights.device)  # (N,)
     source = (positions.unsqueeze(1) - offsets.unsqueeze(0)) % slots  # (N, S): w~[i] takes w[i-o]

@@ -97,6 +97,23 @@ def _check_word_ids(name: str, tensor: Tensor) -> None:
         raise TypeError(f"{name} must hold integer word ids, got dtype {tensor.dtype}")
 
 
+def _check_vocabulary(vocab_size: int, **words: Tensor) -> None:
+    """Word ids must lie in [0, V): an out-of-range id is an opaque IndexError on the CPU and a
+    device-side assert on the GPU. One host sync for all the tensors."""
+    tensors = [tensor for tensor in words.values() if tensor.numel() > 0]
+    if not tensors:
+        return
+    low = torch.stack([tensor.min().long() for tensor in tensors]).min()
+    high = torch.stack([tensor.max().long() for tensor in tensors]).max()
+    if bool((low < 0) | (high >= vocab_size)):  # the only host sync
+        for name, tensor in words.items():
+            if tensor.numel() > 0 and (tensor.min() < 0 or tensor.max() >= vocab_size):
+                raise ValueError(
+                    f"{name} holds word ids in [{int(tensor.min())}, {int(tensor.max())}] but "
+                    f"vocab_size is {vocab_size} (ids must lie in [0, {vocab_size - 1}])"
+                )
+
+
 def position_encoding(
     sentence_length: int,
     embedding_size: int,
@@ -184,6 +201,14 @@ def embed_sentences(words: Tensor, embedding: Tensor, encoding: Tensor | None = 
     ``words`` (..., W) integer ids, ``embedding`` (V, D) the table E, ``encoding`` (W, D) the
     position weights l (``None`` for bag-of-words). Returns (..., D).
     """
+    if not isinstance(words, Tensor):
+        raise TypeError(f"words must be a torch.Tensor, got {type(words).__name__}")
+    _check_word_ids("words", words)
+    if words.dim() == 0:
+        raise ValueError(f"words must have shape (..., W), got shape {tuple(words.shape)}")
+    dims = check_shape("embedding", embedding, ("V", "D"))
+    if encoding is not None:
+        check_shape("encoding", encoding, (words.shape[-1], dims["D"]))
     vectors = embedding[words]  # (..., W, D)
     if encoding is not None:
         vectors = vectors * encoding  # (..., W, D)
@@ -239,6 +264,8 @@ def memory_hops(
     final state W is applied to, and the per-hop attention weights.
     """
     dims = check_shape("memory_in", memory_in, ("B", "H", "S", "D"))
+    if dims["H"] == 0:
+        raise ValueError(f"memory_in has shape {tuple(memory_in.shape)}: no hops (H = 0)")
     check_shape("memory_out", memory_out, (dims["B"], dims["H"], dims["S"], dims["D"]))
     check_shape("query", query, (dims["B"], dims["D"]))
     if mask is not None:
@@ -526,6 +553,7 @@ class MemN2N(nn.Module):
         check_shape("question", question, (dims["B"], None))
         _check_word_ids("story", story)
         _check_word_ids("question", question)
+        _check_vocabulary(self.config.vocab_size, story=story, question=question)
         if story_mask is None:
             story_mask = story.ne(0).any(-1)  # (B, S) a slot with any word is real
         check_shape("story_mask", story_mask, (dims["B"], dims["S"]))

@@ -101,6 +101,7 @@ class ReadHead(nn.Module):
         self, *, controller_size: int, memory_width: int, num_heads: int = 1, shift_range: int = 3
     ) -> None:
         super().__init__()
+        check_positive("controller_size", controller_size)
         check_positive("num_heads", num_heads)
         check_positive("memory_width", memory_width)
         _check_shift_range(shift_range)
@@ -258,10 +259,32 @@ class NTMCell(nn.Module):
             reads=expand(self.initial_reads),  # (B, R, M)
         )
 
+    def _check_state(self, state: NTMState, batch: int) -> None:
+        """Every tensor of ``state`` must match this cell and the batch size of ``x``."""
+        if not isinstance(state, NTMState):
+            raise TypeError(
+                f"state must be an NTMState (see initial_state), got {type(state).__name__}"
+            )
+        slots, width = self.memory_slots, self.memory_width
+        check_shape("state.memory", state.memory, (batch, slots, width))
+        check_shape("state.read_weights", state.read_weights, (batch, self.num_read_heads, slots))
+        check_shape(
+            "state.write_weights", state.write_weights, (batch, self.num_write_heads, slots)
+        )
+        check_shape("state.reads", state.reads, (batch, self.num_read_heads, width))
+        if self.controller_kind == "lstm" and state.controller is not None:  # None: zeros
+            if not isinstance(state.controller, (tuple, list)) or len(state.controller) != 2:
+                raise TypeError(
+                    "state.controller must be the LSTM's (h, c) pair, got "
+                    f"{type(state.controller).__name__}"
+                )
+            for index, tensor in enumerate(state.controller):  # h, c
+                check_shape(f"state.controller[{index}]", tensor, (batch, self.controller_size))
+
     def forward(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
         """x (B, I), state -> output logits (B, O), new state."""
         batch = check_shape("x", x, ("B", self.input_size))["B"]
-        check_shape("state.memory", state.memory, (batch, self.memory_slots, self.memory_width))
+        self._check_state(state, batch)
         controller_input = torch.cat([x, state.reads.flatten(1)], dim=-1)  # (B, I + R*M)
         if self.controller_kind == "lstm":
             hidden, cell = self.controller(controller_input, state.controller)  # (B, C) each
@@ -341,6 +364,8 @@ class NTM(nn.Module):
     ) -> tuple[Tensor, NTMState] | tuple[Tensor, NTMState, NTMInternals]:
         letters = ("B", "T") if self.batch_first else ("T", "B")
         sizes = check_shape("x", x, (*letters, self.cell.input_size))
+        if sizes["T"] == 0:
+            raise ValueError(f"x has shape {tuple(x.shape)}: a sequence needs at least one step")
         if not self.batch_first:
             x = x.transpose(0, 1)  # (B, T, I)
         if state is None:

@@ -114,3 +114,22 @@ def test_every_ntm_config_trains_one_step(config, tmp_path):
     )  # fmt: skip
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["test/loss"])  # after_fit tested it
+
+
+def test_evaluate_command_writes_table_plot_and_tensorboard(tmp_path):
+    from memnets.training.generalisation import main as evaluate
+
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    checkpoint = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
+    out = tmp_path / "generalisation"
+    results = evaluate(
+        ["--ckpt", str(checkpoint), "--lengths", "2", "6", "--episodes", "4", "--out", str(out)]
+    )
+    assert [r.length for r in results] == [2, 6]
+    assert all(0 <= r.bit_errors <= r.length * 8 for r in results)  # at most every output bit
+    assert "| 6 |" in out.with_suffix(".md").read_text()
+    assert out.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
+    events = read_events(tmp_path / "generalisation_tensorboard")
+    steps = [event.step for event in events.Scalars("generalisation/bit_errors")]
+    assert steps == [2, 6]
+    assert "generalisation/bit_errors_vs_length" in events.Tags()["images"]
