@@ -151,9 +151,8 @@ def main(argv: list[str] | None = None) -> list[LengthResult]:
         results, Path(args.out), title=f"{task.name}: bit errors vs length", command=command
     )
     for r in results:
-        print(
-            f"length {r.length:>4}: {r.bit_errors:8.3f} bit errors/sequence, {100 * r.perfect:5.1f}% perfect"
-        )
+        errors, perfect = f"{r.bit_errors:8.3f}", f"{100 * r.perfect:5.1f}"
+        print(f"length {r.length:>4}: {errors} bit errors/sequence, {perfect}% perfect")
     print(f"wrote {args.out}.md, .csv, .png and {args.out}_tensorboard/")
     return results
 
