@@ -69,6 +69,9 @@ class SequenceTaskModule(lightning.LightningModule):
         if compile:
             # in place: parameter names (and so checkpoints) stay those of the eager module;
             # each batch size and train/eval mode compiles once (about a minute on a CPU)
+            import torch._dynamo
+
+            torch._dynamo.config.suppress_errors = True  # no compiler at hand: run eagerly
             self.model.cell.compile(dynamic=False)
         if optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
