@@ -33,9 +33,10 @@ default to each parameter's gradient on its own, as the authors' ``Weight.update
 weight matrix (``clip_per_parameter=False``: Lightning's one global norm). The logged losses
 are always means per question. Test questions whose answer never occurs in
 training (``UNKNOWN_ANSWER_INDEX`` = -100) are left out of the loss and always count as wrong.
-Logged: ``train/loss``, ``train/error`` (per step; epoch means as ``*_epoch``),
-``train/use_softmax``, ``val/loss``, ``val/error``, ``test/loss``, ``test/error`` and per bAbI
-task ``{val,test}/error_task{N}``; the learning rate comes from the CLI's LearningRateMonitor.
+Logged: ``train/loss``, ``train/error``, ``train/use_softmax`` every ``log_every_n_steps``
+steps, the epoch means ``train/loss_epoch``, ``train/error_epoch`` (over every step), and per
+epoch ``val/loss``, ``val/error``, ``test/loss``, ``test/error`` and per bAbI task
+``{val,test}/error_task{N}``; the learning rate comes from the CLI's LearningRateMonitor.
 
 Glossary: B batch, S memory slots, W words per sentence, H hops, A answer classes.
 """
@@ -53,7 +54,14 @@ from memnets.memn2n import MemN2N
 from memnets.training.guards import check_finite_gradients, check_finite_loss
 from memnets.training.pictures import hop_attention_figure
 
-__all__ = ["QAModule", "answer_errors", "learning_rate", "masked_cross_entropy", "use_softmax"]
+__all__ = [
+    "QAModule",
+    "answer_errors",
+    "learning_rate",
+    "masked_cross_entropy",
+    "trim_padding",
+    "use_softmax",
+]
 
 IGNORED_ANSWER = -100  # tasks.babi.vocab.UNKNOWN_ANSWER_INDEX, cross_entropy's ignore_index
 
@@ -97,6 +105,26 @@ def learning_rate(
     return lr * 0.5 ** ((phase_epoch + 1) // lr_halve_every)
 
 
+def trim_padding(
+    story: Tensor, story_mask: Tensor, *, random_noise: float
+) -> tuple[Tensor, Tensor]:
+    """Drop the leading empty slots no item of the batch needs; the result is exact.
+
+    Stories are right-aligned (empty slots first), and empty slots change nothing: they are
+    masked out of the attention and of the temporal indices. With L the longest story of
+    the batch, L slots suffice, or 2L - 1 when random noise may insert up to L - 1 empty
+    slots (then no item overflows and loses a sentence that it would have kept in the full
+    S slots). story (B, S, W), story_mask (B, S) -> the last S' <= S slots of each. A batch
+    that is not right-aligned (a real slot among those to drop) is returned whole.
+    """
+    longest = int(story_mask.sum(-1).max()) if story_mask.numel() else 0  # L
+    needed = 2 * longest - 1 if random_noise > 0 else longest
+    keep = min(story.shape[1], max(needed, 1))  # S'
+    if story_mask[:, : story.shape[1] - keep].any():  # not right-aligned: keep everything
+        return story, story_mask
+    return story[:, -keep:], story_mask[:, -keep:]  # (B, S', W), (B, S')
+
+
 def masked_cross_entropy(logits: Tensor, answers: Tensor, *, reduction: str = "mean") -> Tensor:
     """Cross-entropy over the questions whose answer is known (not -100), their ``"mean"``
     or ``"sum"``.
@@ -124,8 +152,8 @@ class QAModule(lightning.LightningModule):
     ``input_size`` (vocabulary size V) and ``output_size`` (answer classes A) come from the
     data module; the CLI links them. ``memory_size`` must equal the data module's. The
     model arguments are those of :class:`MemN2N`; the training ones are explained in the
-    module docstring. Gradient clipping (norm 40 in the paper) is the Trainer's
-    ``gradient_clip_val``.
+    module docstring. Gradient clipping (norm 40 in the paper) takes the Trainer's
+    ``gradient_clip_val``, per parameter unless ``clip_per_parameter=False``.
     """
 
     def __init__(
@@ -181,6 +209,7 @@ class QAModule(lightning.LightningModule):
         )
         # The attention mode the weights were last trained in; evaluation uses it.
         self.register_buffer("softmax_on", torch.tensor(linear_start_epochs == 0))
+        self._train_totals = torch.zeros(4)  # this epoch's sums, see on_train_epoch_start
 
     def forward(self, story: Tensor, question: Tensor, story_mask: Tensor | None = None, **kwargs):
         return self.model(story, question, story_mask, **kwargs)
@@ -220,61 +249,71 @@ class QAModule(lightning.LightningModule):
             return use_softmax(self.current_epoch, self.hparams.linear_start_epochs)
         return bool(self.softmax_on)
 
-    def _shared_step(self, batch, stage: str) -> Tensor:
+    def _evaluate(self, batch, *, softmax: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Returns logits (B, A), the summed loss, the number of known answers, errors (B,)."""
+        noise = self.hparams.random_noise if self.training else 0.0
+        story, story_mask = trim_padding(batch.story, batch.story_mask, random_noise=noise)
+        logits = self.model(story, batch.question, story_mask, use_softmax=softmax)  # (B, A)
+        total = masked_cross_entropy(logits, batch.answer, reduction="sum")
+        known = batch.answer.ne(IGNORED_ANSWER).sum()
+        return logits, total, known, answer_errors(logits, batch.answer)
+
+    def on_train_epoch_start(self) -> None:
+        self.softmax_on.fill_(use_softmax(self.current_epoch, self.hparams.linear_start_epochs))
+        # loss sum, known answers, errors, questions: the epoch means, without a self.log per
+        # step (each costs milliseconds, as much as a step of this small model on a CPU)
+        self._train_totals = torch.zeros(4, device=self.device)
+
+    def training_step(self, batch, batch_idx: int) -> Tensor:
         softmax = self._use_softmax()
-        logits = self.model(
-            batch.story, batch.question, batch.story_mask, use_softmax=softmax
-        )  # (B, A)
-        loss = masked_cross_entropy(logits, batch.answer)  # logged: mean per question
-        errors = answer_errors(logits, batch.answer)  # (B,)
-        batch_size = batch.answer.shape[0]
-        training = stage == "train"
-        log = dict(on_step=training, on_epoch=True, sync_dist=not training)
-        self.log(f"{stage}/loss", loss, batch_size=batch_size, **log)
+        _, total, known, errors = self._evaluate(batch, softmax=softmax)
+        loss = total / known.clamp_min(1)  # mean per question
+        check_finite_loss(loss, step=self.global_step)
+        counts = torch.stack([known.to(loss.dtype), loss.new_tensor(float(errors.numel()))])
+        self._train_totals += torch.stack(
+            [total.detach(), counts[0], errors.sum().detach(), counts[1]]
+        )
+        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
+            log = dict(on_step=True, on_epoch=False, batch_size=errors.numel())
+            self.log("train/loss", loss, **log)
+            self.log("train/error", errors.mean(), prog_bar=True, **log)
+            self.log("train/use_softmax", float(softmax), **log)
+        return total if self.hparams.loss_reduction == "sum" else loss
+
+    def on_train_epoch_end(self) -> None:
+        loss_sum, known, error_sum, questions = self._train_totals
+        log = dict(on_step=False, on_epoch=True, sync_dist=True)
+        self.log("train/loss_epoch", loss_sum / known.clamp_min(1), **log)
+        self.log("train/error_epoch", error_sum / questions.clamp_min(1), **log)
+
+    def _evaluation_step(self, batch, stage: str) -> None:
+        _, total, known, errors = self._evaluate(batch, softmax=self._use_softmax())
+        log = dict(on_step=False, on_epoch=True, sync_dist=True)
+        self.log(f"{stage}/loss", total / known.clamp_min(1), batch_size=max(int(known), 1), **log)
         self.log(
             f"{stage}/error",
             errors.mean(),
-            batch_size=batch_size,
-            prog_bar=stage in ("train", "val"),
+            batch_size=errors.numel(),
+            prog_bar=stage == "val",
             **log,
         )
-        if training:
-            self.log("train/use_softmax", float(softmax), on_step=True, on_epoch=False)
-            if self.hparams.loss_reduction == "sum":
-                return masked_cross_entropy(logits, batch.answer, reduction="sum")
-        else:
-            self._log_task_errors(stage, errors, batch.task)
-        return loss
-
-    def _log_task_errors(self, stage: str, errors: Tensor, tasks: Tensor) -> None:
-        """``{stage}/error_task{N}`` for every task present in the batch (weighted means)."""
-        for task in torch.unique(tasks).tolist():
-            selected = tasks == task  # (B,)
+        for task in torch.unique(batch.task).tolist():  # weighted means per bAbI task
+            selected = batch.task == task  # (B,)
             self.log(
                 f"{stage}/error_task{task}",
                 errors[selected].mean(),
                 batch_size=int(selected.sum()),
-                on_step=False,
-                on_epoch=True,
-                sync_dist=True,
+                **log,
             )
-
-    def on_train_epoch_start(self) -> None:
-        self.softmax_on.fill_(use_softmax(self.current_epoch, self.hparams.linear_start_epochs))
-
-    def training_step(self, batch, batch_idx: int) -> Tensor:
-        loss = self._shared_step(batch, "train")
-        check_finite_loss(loss, step=self.global_step)
-        return loss
 
     def on_before_optimizer_step(self, optimizer) -> None:
         check_finite_gradients(self, step=self.global_step)
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        self._shared_step(batch, "val")
+        self._evaluation_step(batch, "val")
 
     def test_step(self, batch, batch_idx: int) -> None:
-        self._shared_step(batch, "test")
+        self._evaluation_step(batch, "test")
 
     # pictures
 

@@ -203,6 +203,16 @@ class BabiDataModule(lightning.LightningDataModule):
         return self.vocabulary.num_answers
 
     @property
+    def input_size(self) -> int:
+        """``vocab_size`` under the name the CLI links to ``model.init_args.input_size``."""
+        return self.vocab_size
+
+    @property
+    def output_size(self) -> int:
+        """``num_answers`` under the name the CLI links to ``model.init_args.output_size``."""
+        return self.num_answers
+
+    @property
     def memory_size(self) -> int:
         """Memory slots S."""
         return self._memory_size
