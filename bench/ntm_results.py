@@ -98,8 +98,8 @@ def fmt(value, digits=2) -> str:
 def table(results: list[dict], threshold: float) -> str:
     lines = [
         f"| task | seed | solved (< {threshold} bit errors/seq)? | sequences to solve "
-        "| time to solve | final val bit errors/seq | final val cost (bits/seq) | test bit errors/seq "
-        "| longer sequences: bit errors/seq | paper |",
+        "| time to solve | final val bit errors/seq | final val cost (bits/seq) "
+        "| test bit errors/seq | longer sequences: bit errors/seq | paper |",
         "|---|---:|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in sorted(results, key=lambda r: (r["task"], r["seed"])):
