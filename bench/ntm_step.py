@@ -20,14 +20,16 @@ import torch
 from memnets import ntm_copy
 
 
-def measure(batch_size: int, *, steps: int, repeats: int, device: str) -> float:
+def measure(batch_size: int, *, steps: int, repeats: int, device: str, compile: bool) -> float:
     """Seconds for one forward+backward over a ``steps``-long batch (median of repeats)."""
     torch.manual_seed(0)
     model = ntm_copy().to(device)
+    if compile:
+        model.cell.compile(dynamic=False)
     x = torch.rand(batch_size, steps, 9, device=device)
     target = torch.rand(batch_size, steps, 8, device=device).round()
     timings = []
-    for repeat in range(repeats + 1):
+    for repeat in range(repeats + 2):
         if device == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -36,7 +38,7 @@ def measure(batch_size: int, *, steps: int, repeats: int, device: str) -> float:
         loss.backward()
         if device == "cuda":
             torch.cuda.synchronize()
-        if repeat > 0:  # the first is warm-up
+        if repeat > 1:  # the first two are warm-up (and compilation)
             timings.append(time.perf_counter() - start)
         model.zero_grad(set_to_none=True)
     return sorted(timings)[len(timings) // 2]
@@ -49,21 +51,33 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=20, help="copy length (steps = 2L+1)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--compile", choices=["no", "yes", "both"], default="no", help="torch.compile the cell"
+    )
     args = parser.parse_args()
     steps = 2 * args.length + 1
     print(
         f"# torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"device {args.device}, {steps} steps per sequence"
     )
-    print(f"{'batch':>6} {'threads':>8} {'ms/step':>10} {'seq/s':>10}")
-    for threads in args.threads:
-        torch.set_num_threads(threads)
-        for batch_size in args.batch_sizes:
-            seconds = measure(batch_size, steps=steps, repeats=args.repeats, device=args.device)
-            print(
-                f"{batch_size:>6} {threads:>8} {1000 * seconds / steps:>10.3f} "
-                f"{batch_size / seconds:>10.1f}"
-            )
+    print(f"{'batch':>6} {'threads':>8} {'compiled':>9} {'ms/step':>10} {'seq/s':>10}")
+    modes = {"no": [False], "yes": [True], "both": [False, True]}[args.compile]
+    for compiled in modes:
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            for batch_size in args.batch_sizes:
+                seconds = measure(
+                    batch_size,
+                    steps=steps,
+                    repeats=args.repeats,
+                    device=args.device,
+                    compile=compiled,
+                )
+                print(
+                    f"{batch_size:>6} {threads:>8} {'yes' if compiled else 'no':>9} "
+                    f"{1000 * seconds / steps:>10.3f} {batch_size / seconds:>10.1f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
