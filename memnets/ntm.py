@@ -20,7 +20,9 @@ so one module serves any batch size, device or number of parallel sequences.
 
 Memory initialisation follows Collier & Beel 2018 ("Implementing Neural Turing
 Machines"), who found a small constant (1e-6) converges fastest; learned
-initial read vectors and addressing weights are the default.
+initial read vectors and addressing weights are the default, the weights
+starting focused on slot 0 (with uniform initial weights over a constant memory
+the heads could never address one slot apart from the others).
 
 Glossary: B batch, T time, I input size, O output size, C controller size,
 N memory slots, M slot width, R read heads, W write heads, S shift range.
@@ -51,6 +53,8 @@ __all__ = [
     "ntm_associative_recall",
     "ntm_priority_sort",
 ]
+
+INITIAL_FOCUS = 10.0  # logit of slot 0 in the initial read and write weights
 
 # state and internals
 
@@ -214,11 +218,17 @@ class NTMCell(nn.Module):
         self.initial_reads = nn.Parameter(
             torch.randn(num_read_heads, memory_width) * 0.01, requires_grad=learned_initial_state
         )
+        # The initial weights start focused on slot 0 (softmax of logits 10 there, 0 elsewhere:
+        # ~99% of the weight over 128 slots). Uniform initial weights over a constant memory
+        # never break symmetry: content, interpolation, shift and sharpening all map uniform
+        # to uniform, every write reaches every row alike and the heads cannot address.
+        focus = torch.zeros(memory_slots)
+        focus[0] = INITIAL_FOCUS
         self.initial_read_logits = nn.Parameter(
-            torch.zeros(num_read_heads, memory_slots), requires_grad=learned_initial_state
+            focus.repeat(num_read_heads, 1), requires_grad=learned_initial_state
         )
         self.initial_write_logits = nn.Parameter(
-            torch.zeros(num_write_heads, memory_slots), requires_grad=learned_initial_state
+            focus.repeat(num_write_heads, 1), requires_grad=learned_initial_state
         )
         if memory_init == "learned":
             self.initial_memory = nn.Parameter(torch.full((memory_slots, memory_width), 1e-6))
@@ -245,12 +255,15 @@ class NTMCell(nn.Module):
 
         def expand(tensor: Tensor) -> Tensor:
             tensor = tensor.to(device=device, dtype=dtype)
-            return tensor.unsqueeze(0).expand(batch_size, *tensor.shape)
+            return tensor.unsqueeze(0).expand(batch_size, *tensor.shape).contiguous()
 
         controller = None
         if self.controller_kind == "lstm":
-            zeros = torch.zeros(batch_size, self.controller_size, device=device, dtype=dtype)
-            controller = (zeros, zeros)
+            shape = (batch_size, self.controller_size)
+            controller = (
+                torch.zeros(shape, device=device, dtype=dtype),  # (B, C) hidden
+                torch.zeros(shape, device=device, dtype=dtype),  # (B, C) cell, a separate tensor
+            )
         return NTMState(
             controller=controller,
             memory=expand(self.initial_memory),  # (B, N, M)

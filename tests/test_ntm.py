@@ -115,6 +115,17 @@ def test_initial_state_options():
     assert state64.memory.dtype == torch.float64
 
 
+def test_constant_memory_heads_break_symmetry_and_write_rows_apart():
+    """Regression: uniform initial weights over a constant memory kept every row alike forever."""
+    torch.manual_seed(0)
+    model = small_ntm(memory_init="constant")
+    state = model.initial_state(1)
+    assert state.write_weights[0, 0, 0] > 0.9  # focused on slot 0, not uniform
+    _, state = model(torch.rand(1, 6, 5))
+    rows = state.memory[0]  # (N, M)
+    assert (rows - rows.mean(0)).abs().max() > 1e-3  # rows differ: the heads address slots
+
+
 def test_gradients_reach_the_learned_initial_state():
     torch.manual_seed(0)
     model = small_ntm(memory_init="learned")
