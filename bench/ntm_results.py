@@ -105,7 +105,7 @@ def table(results: list[dict], threshold: float) -> str:
     for r in sorted(results, key=lambda r: (r["task"], r["seed"])):
         solved = "solved_after_sequences" in r
         longer = ", ".join(
-            f"{key.split('_')[2]}: {fmt(value)}"
+            f"{key[len('test_length_') :].split('/')[0]}: {fmt(value)}"
             for key, value in sorted(r.items(), key=lambda item: item[0])
             if key.startswith("test_length_") and key.endswith("bit_errors")
         )
@@ -149,6 +149,8 @@ def main() -> None:
         "TensorBoard events under `runs/results/`). Machine: " + cache.get("machine", "?") + ".",
         "Each run is time-limited (`--max-time`); 'no' means the threshold was not reached in",
         "that time, and the final validation error is what the run ended with.",
+        "Validation and test sets: 128 fixed episodes each, lengths from the training range;",
+        "'longer sequences' are 128 episodes at each generalisation length of the config.",
         "",
     ]
     out.with_suffix(".md").write_text(

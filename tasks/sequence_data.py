@@ -3,11 +3,14 @@
 Training episodes are drawn afresh every epoch (the epoch enters each episode's seed);
 validation and test sets are fixed by the seed, so every run and every epoch scores the same
 episodes. The test loaders are the training range first, then one per generalisation length.
+The training loader resumes mid-epoch from a checkpoint (``tasks.loading``), and no loader
+draws from torch's global random generator, so a resumed run replays the uninterrupted one.
 """
 
 from __future__ import annotations
 
 import lightning
+import torch
 from torch.utils.data import DataLoader
 
 from memnets._checks import check_positive
@@ -19,6 +22,7 @@ from tasks.algorithmic import (
     SequenceBatch,
     collate_episodes,
 )
+from tasks.loading import ResumableDataLoader
 
 
 class AlgorithmicDataModule(lightning.LightningDataModule):
@@ -82,8 +86,14 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
     def _dataset(self, split: str, size: int, length: int | None = None) -> EpisodeDataset:
         return EpisodeDataset(self.task, size=size, seed=self.seed, split=split, length=length)
 
-    def _loader(self, dataset: EpisodeDataset, sampler: EpochSampler | None = None) -> DataLoader:
-        return DataLoader(
+    def _loader(
+        self,
+        dataset: EpisodeDataset,
+        sampler: EpochSampler | None = None,
+        *,
+        loader_class: type[DataLoader] = DataLoader,
+    ) -> DataLoader:
+        return loader_class(
             dataset,
             batch_size=self.batch_size,
             sampler=sampler,
@@ -91,11 +101,14 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
             collate_fn=collate_episodes,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # the loader's own generator (worker seeds), so iterating leaves the global RNG alone
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> ResumableDataLoader:
         size = self.train_batches_per_epoch * self.batch_size
-        return self._loader(self._dataset("train", size), sampler=EpochSampler(size))
+        dataset = self._dataset("train", size)
+        return self._loader(dataset, sampler=EpochSampler(size), loader_class=ResumableDataLoader)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self._dataset("val", self.val_episodes))

@@ -10,20 +10,26 @@ module's sizes are linked into the model (``data.input_size`` ->
 (``last.ckpt`` and the best by the validation metric) and the memory pictures
 are always on and configurable under ``checkpoint:`` and ``pictures:``.
 After ``fit`` the best checkpoint is tested and a summary printed.
+
+Ctrl-C or SIGTERM stops after the current training step and writes ``last.ckpt``; resuming
+from it with ``--ckpt_path`` replays the uninterrupted run exactly, as does resuming a run
+that ended at ``max_steps`` with a larger ``max_steps`` (see :mod:`memnets.training.resume`).
+A non-finite loss or gradient stops with an error naming the step and leaves ``last.ckpt`` as
+it was.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 import torch
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.cli import LightningCLI
 
 from memnets.training.guards import NonFiniteError
 from memnets.training.pictures import MemoryPictures
+from memnets.training.resume import ResumableCheckpoint, TrainingStateCheckpoint
 
 
 class MemnetsCLI(LightningCLI):
@@ -34,7 +40,7 @@ class MemnetsCLI(LightningCLI):
             default=1,
             help="torch intra-op threads; small recurrent models run fastest on 1 (bench/)",
         )
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(ResumableCheckpoint, "checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.save_last": True,
@@ -65,11 +71,8 @@ class MemnetsCLI(LightningCLI):
         monitor = getattr(checkpoint, "monitor", None)
         best_score = getattr(checkpoint, "best_model_score", None)
         sequences = trainer.callback_metrics.get("train/sequences")
-        # (testing restores the callbacks' state from the tested checkpoint: read them first)
-        if checkpoint is not None and checkpoint.dirpath and trainer.global_step > 0:
-            # max_steps/max_time can end fitting between validations: keep last.ckpt current
-            last = os.path.join(checkpoint.dirpath, "last.ckpt")
-            trainer.save_checkpoint(last)
+        # (testing restores the callbacks' state from the tested checkpoint: read them first;
+        # last.ckpt is current: ResumableCheckpoint writes it at the end of fitting)
         results = []
         if not trainer.interrupted:
             results = trainer.test(
@@ -104,7 +107,12 @@ def main(args: list[str] | None = None) -> MemnetsCLI:
         return MemnetsCLI(
             subclass_mode_model=True,
             subclass_mode_data=True,
-            trainer_defaults={"callbacks": [LearningRateMonitor(logging_interval="step")]},
+            trainer_defaults={
+                "callbacks": [
+                    LearningRateMonitor(logging_interval="step"),
+                    TrainingStateCheckpoint(),
+                ]
+            },
             save_config_kwargs={"overwrite": True},
             args=args,
         )

@@ -39,6 +39,7 @@ from tasks.babi.reader import (
     task_file_name,
 )
 from tasks.babi.vocab import QATensors, Vocabulary, longest_sentence, vectorize
+from tasks.loading import EpochShuffleSampler, ResumableDataLoader
 
 __all__ = ["BabiBatch", "BabiDataModule", "BabiDataset", "BabiExample", "collate_babi"]
 
@@ -336,12 +337,20 @@ class BabiDataModule(lightning.LightningDataModule):
     # -- loaders -------------------------------------------------------------------------------
 
     def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(
-            self.dataset(split),
+        dataset = self.dataset(split)
+        # Shuffled: the order of epoch e is a pure function of (seed, e) and the loader resumes
+        # mid-epoch from a checkpoint (tasks.loading), so a resumed run replays the stopped one.
+        # The loader's own generator (worker seeds) leaves torch's global generator alone.
+        loader_class, sampler = DataLoader, None
+        if shuffle and len(dataset) > 0:
+            loader_class = ResumableDataLoader
+            sampler = EpochShuffleSampler(len(dataset), seed=self.seed)
+        return loader_class(
+            dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
-            generator=generator,
+            sampler=sampler,
+            shuffle=False,
+            generator=torch.Generator().manual_seed(self.seed),
             collate_fn=collate_babi,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

@@ -1,0 +1,407 @@
+"""MemN2N question answering through the training layer, on GENERATED bAbI-style data only.
+
+The real CLI on a tiny config (scalars and the hop-attention PNG in TensorBoard), linear
+start and the learning-rate schedule (also across a checkpoint resume), per-task metrics of
+a joint run, a short convergence run, the loss guards, and the evaluation command's
+selection, table and cache on generated files laid out like the released data.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import lightning
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from memnets.training.cli import main
+from memnets.training.qa_module import (
+    QAModule,
+    answer_errors,
+    answer_word_ids,
+    learning_rate,
+    masked_cross_entropy,
+    trim_padding,
+    use_softmax,
+)
+from tasks.babi.datamodule import BabiDataModule
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs" / "memn2n_babi.yaml"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# helpers
+
+
+def load_babi_eval():
+    """``bench/babi_eval.py`` as a module (``bench`` is a folder of scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("babi_eval", ROOT / "bench" / "babi_eval.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_data(tmp_path: Path, task=1, *, train: int = 100, test: int = 50) -> BabiDataModule:
+    return BabiDataModule(
+        task=task,
+        generated_dir=str(tmp_path / "generated"),
+        generated_train_questions=train,
+        generated_test_questions=test,
+    )
+
+
+def tiny_module(datamodule: BabiDataModule, **overrides) -> QAModule:
+    arguments = dict(
+        input_size=datamodule.input_size,
+        output_size=datamodule.output_size,
+        embedding_size=8,
+        linear_start_epochs=1,
+    )
+    return QAModule(**{**arguments, **overrides})
+
+
+def trainer(tmp_path: Path, **overrides) -> lightning.Trainer:
+    arguments = dict(
+        max_epochs=2,
+        gradient_clip_val=40,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        default_root_dir=str(tmp_path),
+    )
+    return lightning.Trainer(**{**arguments, **overrides})
+
+
+class RecordPhase(lightning.Callback):
+    """Per training epoch: the softmax flag the module passes and the learning rate."""
+
+    def __init__(self) -> None:
+        self.epochs: dict[int, tuple[bool, float]] = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        lr = trainer.optimizers[0].param_groups[0]["lr"]
+        self.epochs[trainer.current_epoch] = (pl_module._use_softmax(), lr)
+
+
+# the schedule, by hand
+
+
+def test_use_softmax_switches_after_linear_start():
+    assert [use_softmax(epoch, 3) for epoch in range(5)] == [False, False, False, True, True]
+    assert use_softmax(0, 0)
+
+
+def test_learning_rate_follows_the_authors_schedule():
+    """20 linear-start epochs at 0.005, then 0.01 halved at the softmax phase's 1-based
+    epochs 25, 50, 75 (train.m: ``if mod(ep, 25) == 0``)."""
+    schedule = dict(lr=0.01, lr_halve_every=25, linear_start_epochs=20, linear_start_lr=0.005)
+    rates = [learning_rate(epoch, **schedule) for epoch in range(120)]
+    assert rates[:20] == [0.005] * 20
+    assert rates[20:44] == [0.01] * 24  # softmax epochs 1..24
+    assert rates[44] == 0.005  # softmax epoch 25
+    assert rates[69] == 0.0025 and rates[68] == 0.005  # epoch 50
+    assert rates[94] == 0.00125 and rates[119] == 0.000625  # epochs 75 and 100
+    assert learning_rate(30, lr=0.01, lr_halve_every=0) == 0.01
+
+
+# loss and errors, by hand
+
+
+def test_unknown_answers_are_ignored_by_the_loss_and_count_as_wrong():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [5.0, 0.0]])
+    answers = torch.tensor([0, -100, 1])
+    expected = (math.log(1 + math.exp(-2.0)) + math.log(1 + math.exp(5.0))) / 2
+    assert masked_cross_entropy(logits, answers).item() == pytest.approx(expected)
+    assert masked_cross_entropy(logits, answers, reduction="sum").item() == pytest.approx(
+        2 * expected
+    )
+    assert answer_errors(logits, answers).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_a_batch_of_only_unknown_answers_has_a_finite_zero_loss():
+    logits = torch.randn(4, 3, requires_grad=True)
+    loss = masked_cross_entropy(logits, torch.full((4,), -100))
+    assert torch.isfinite(loss) and loss.item() == 0.0
+    loss.backward()
+    assert torch.equal(logits.grad, torch.zeros(4, 3))
+
+
+@pytest.mark.parametrize("softmax", [True, False])
+def test_trimming_empty_slots_keeps_the_logits(tmp_path, softmax):
+    datamodule = tiny_data(tmp_path, train=40, test=20)
+    model = tiny_module(datamodule).model.eval()
+    batch = next(iter(datamodule.test_dataloader()))
+    longest = int(batch.story_lengths.max())
+    story, mask = trim_padding(batch.story, batch.story_mask, random_noise=0.0)
+    assert story.shape[1] == longest < datamodule.memory_size
+    torch.testing.assert_close(
+        model(story, batch.question, mask, use_softmax=softmax),
+        model(batch.story, batch.question, batch.story_mask, use_softmax=softmax),
+    )
+    noisy, _ = trim_padding(batch.story, batch.story_mask, random_noise=0.1)
+    assert noisy.shape[1] == min(2 * longest - 1, datamodule.memory_size)  # room for RN
+    left_aligned = batch.story_mask.flip(-1)  # real slots first: nothing may be dropped
+    assert trim_padding(batch.story, left_aligned, random_noise=0.0)[1] is left_aligned
+
+
+def test_gradients_are_clipped_per_parameter_or_by_lightning(tmp_path, monkeypatch):
+    datamodule = tiny_data(tmp_path, train=20, test=10)
+    module = tiny_module(datamodule)
+    optimizer = module.configure_optimizers()["optimizer"]
+    parameters = list(module.parameters())
+    for index, parameter in enumerate(parameters):
+        parameter.grad = torch.full_like(parameter, float(index + 1))
+    module.configure_gradient_clipping(optimizer, 1.0, "norm")
+    norms = torch.stack([parameter.grad.norm() for parameter in parameters])
+    torch.testing.assert_close(norms, torch.ones_like(norms))  # each one on its own
+
+    calls = []
+    global_norm = tiny_module(datamodule, clip_per_parameter=False)
+    monkeypatch.setattr(global_norm, "clip_gradients", lambda *args: calls.append(args))
+    global_norm.configure_gradient_clipping(optimizer, 1.0, "norm")
+    assert calls == [(optimizer, 1.0, "norm")]  # Lightning's global norm
+
+
+def test_answers_are_scored_by_their_words_rows_of_the_last_output_embedding(tmp_path):
+    """W^T = C^K (adjacent tying): an answer that is a word is scored by that word's row."""
+    assert answer_word_ids(["garden", "n,w"], ["<nil>", "<unk>", "garden"]).tolist() == [2, 4]
+    datamodule = tiny_data(tmp_path, task=[1, 19], train=40, test=20)  # 19: "n,w" answers
+    module = tiny_module(datamodule)
+    module.trainer = lightning.Trainer(logger=False, enable_progress_bar=False)
+    module.trainer.datamodule = datamodule
+    module.setup("fit")
+    vocabulary = datamodule.vocabulary
+    size = vocabulary.size
+    assert module.model.answer is None  # no separate W
+    assert module.model.answer_weight is module.model.output_embeddings[-1].weight
+    assert module.model.answer_weight.shape[0] == size + vocabulary.num_answers
+    for label, answer in enumerate(vocabulary.answers):
+        row = int(module.answer_word_ids[label])
+        assert row == (vocabulary.words.index(answer) if "," not in answer else size + label)
+    assert module._decode(int(module.answer_word_ids[0]), vocabulary) == vocabulary.answers[0]
+    assert "answer_word_ids" in module.state_dict()  # checkpoints keep the mapping
+    separate = tiny_module(datamodule, answers_as_words=False)
+    assert separate.model.answer is not None and separate.model.answer_weight.shape[0] == len(
+        vocabulary.answers
+    )
+    with pytest.raises(ValueError, match="adjacent"):
+        tiny_module(datamodule, weight_tying="layerwise", answers_as_words=True)
+
+
+# the real CLI
+
+
+def test_cli_fit_logs_errors_softmax_switch_and_hop_attention_png(tmp_path, capsys):
+    main(
+        [
+            "fit",
+            "--config", str(CONFIG),
+            "--data.generated_dir", str(tmp_path / "generated"),
+            "--data.generated_train_questions", "100",
+            "--data.generated_test_questions", "50",
+            "--model.init_args.embedding_size", "8",
+            "--model.init_args.linear_start_epochs", "1",
+            "--trainer.max_epochs", "3",
+            "--trainer.enable_progress_bar", "false",
+            "--trainer.log_every_n_steps", "1",
+            "--trainer.logger.init_args.save_dir", str(tmp_path),
+            "--pictures.every_n_steps", "4",
+        ]
+    )  # fmt: skip
+    log_dir = tmp_path / "memn2n_babi" / "version_0"
+    events = EventAccumulator(str(log_dir), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    for tag in [
+        "train/loss",
+        "train/error",
+        "train/loss_epoch",
+        "train/error_epoch",
+        "train/use_softmax",
+        "val/loss",
+        "val/error",
+        "val/error_task1",
+        "test/error",
+        "test/error_task1",
+        "lr-SGD",
+    ]:
+        assert tag in scalars, f"{tag} missing from {sorted(scalars)}"
+    steps_per_epoch = math.ceil(90 / 32)  # 10% of 100 questions held out
+    softmax = {event.step: event.value for event in events.Scalars("train/use_softmax")}
+    assert all(value == (step >= steps_per_epoch) for step, value in softmax.items())
+    assert set(softmax.values()) == {0.0, 1.0}
+    rates = {event.step: event.value for event in events.Scalars("lr-SGD")}
+    assert rates[0] == pytest.approx(0.005) and rates[max(rates)] == pytest.approx(0.01)
+    images = events.Images("memory/hop_attention")
+    assert len(images) >= 2  # every 4 steps and at the end of fit
+    assert all(image.encoded_image_string.startswith(PNG_MAGIC) for image in images)
+    checkpoints = {path.name for path in (log_dir / "checkpoints").iterdir()}
+    assert "last.ckpt" in checkpoints and any(name.startswith("best-") for name in checkpoints)
+    assert "test/error_task1" in capsys.readouterr().out
+
+
+OTHER_CONFIGS = sorted(set((ROOT / "configs").glob("memn2n_*.yaml")) - {CONFIG})  # CONFIG: above
+
+
+@pytest.mark.parametrize("config", OTHER_CONFIGS, ids=lambda path: path.name)
+def test_every_other_memn2n_config_trains_one_step_on_generated_data(config, tmp_path):
+    cli = main(
+        [
+            "fit",
+            "--config", str(config),
+            "--data.source", "generated",  # the 10k config reads the released data
+            "--data.generated_dir", str(tmp_path / "generated"),
+            "--data.generated_train_questions", "20",
+            "--data.generated_test_questions", "10",
+            "--trainer.fast_dev_run", "true",
+            "--trainer.enable_progress_bar", "false",
+            "--trainer.logger.init_args.save_dir", str(tmp_path),
+        ]
+    )  # fmt: skip
+    assert cli.trainer.global_step == 1
+    assert torch.isfinite(cli.trainer.callback_metrics["test/error"])  # tested after fit
+
+
+def test_cli_rejects_a_memory_size_that_differs_from_the_data(tmp_path):
+    with pytest.raises(ValueError, match="memory_size"):
+        main(
+            [
+                "fit",
+                "--config", str(CONFIG),
+                "--data.generated_dir", str(tmp_path / "generated"),
+                "--data.generated_train_questions", "20",
+                "--data.generated_test_questions", "10",
+                "--data.memory_size", "20",
+                "--trainer.max_epochs", "1",
+                "--trainer.enable_progress_bar", "false",
+                "--trainer.logger", "false",
+                "--trainer.default_root_dir", str(tmp_path),  # config.yaml goes there
+            ]
+        )  # fmt: skip
+
+
+# linear start across a checkpoint resume
+
+
+def test_linear_start_and_learning_rate_survive_a_checkpoint_resume(tmp_path):
+    datamodule = tiny_data(tmp_path, train=64, test=16)
+    record = RecordPhase()
+    module = tiny_module(datamodule, linear_start_epochs=2, lr_halve_every=1)
+    first = trainer(tmp_path, max_epochs=1, callbacks=[record])
+    first.fit(module, datamodule=datamodule)
+    checkpoint = tmp_path / "after_one_epoch.ckpt"
+    first.save_checkpoint(checkpoint)
+    assert not module.softmax_on  # tested as trained: linear start
+
+    resumed_record = RecordPhase()
+    resumed = trainer(tmp_path, max_epochs=4, callbacks=[resumed_record])
+    resumed.fit(
+        tiny_module(datamodule, linear_start_epochs=2, lr_halve_every=1),
+        datamodule=datamodule,
+        ckpt_path=checkpoint,
+    )
+    phases = {**record.epochs, **resumed_record.epochs}
+    assert sorted(phases) == [0, 1, 2, 3] and sorted(resumed_record.epochs) == [1, 2, 3]
+    assert [phases[epoch][0] for epoch in range(4)] == [False, False, True, True]
+    expected = [0.005, 0.005, 0.005, 0.0025]  # halved at the softmax phase's 1-based epoch 1, 2
+    assert [phases[epoch][1] for epoch in range(4)] == pytest.approx(expected)
+
+
+# joint training
+
+
+def test_joint_run_logs_per_task_errors(tmp_path):
+    datamodule = tiny_data(tmp_path, task=[1, 6], train=60, test=30)
+    module = tiny_module(datamodule)
+    run = trainer(tmp_path, max_epochs=1)
+    run.fit(module, datamodule=datamodule)
+    metrics = run.callback_metrics
+    for name in ("val/error_task1", "val/error_task6"):
+        assert 0.0 <= float(metrics[name]) <= 1.0
+    results = run.test(module, datamodule=datamodule, verbose=False)[0]
+    assert {"test/error", "test/error_task1", "test/error_task6"} <= set(results)
+    # 30 test questions per task: the overall error is the mean of the two tasks'
+    mean = (results["test/error_task1"] + results["test/error_task6"]) / 2
+    assert results["test/error"] == pytest.approx(mean, abs=1e-6)
+
+
+def test_memory_figures_show_the_real_sentences(tmp_path):
+    datamodule = tiny_data(tmp_path, train=20, test=10)
+    module = tiny_module(datamodule).eval()
+    figures = module.memory_figures(datamodule)
+    figure = figures["memory/hop_attention"]
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    example = datamodule.fixed_example()
+    assert labels == [
+        ("* " if supporting else "") + sentence
+        for sentence, supporting in zip(example.sentences, example.supporting)
+        if sentence
+    ]
+    assert 0 < len(labels) < datamodule.memory_size
+
+
+# convergence
+
+
+def test_short_run_learns_generated_task_1(tmp_path):
+    """~10 s: 15 epochs of the paper's model (no linear start) on 1000 generated task-1
+    questions; across seeds it reaches 2-5% test error (chance is about 83%)."""
+    lightning.seed_everything(0, verbose=False)
+    datamodule = tiny_data(tmp_path, train=1000, test=200)
+    module = QAModule(
+        input_size=datamodule.input_size,
+        output_size=datamodule.output_size,
+        linear_start_epochs=0,
+    )
+    run = trainer(tmp_path, max_epochs=15)
+    run.fit(module, datamodule=datamodule)
+    assert run.test(module, datamodule=datamodule, verbose=False)[0]["test/error"] < 0.1
+
+
+# the evaluation command
+
+
+def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch):
+    from tasks.babi.generator import write_dataset
+
+    data_dir = tmp_path / "babi"
+    write_dataset(data_dir / "en", tasks=[1, 2], num_train=40, num_test=20, seed=0)
+    (data_dir / "paper_memn2n_table.csv").write_text(
+        "task,1k_PE_LS_RN,10k_PE_LS_RN\n1,0.0,0.0\n2,8.3,0.3\n3,40.3,9.3\n"
+    )
+    babi_eval = load_babi_eval()
+    out = tmp_path / "results" / "babi"
+    argv = [
+        "--data-dir", str(data_dir), "--tasks", "1-3", "--seeds", "2",
+        "--epochs", "1", "--linear-start-epochs", "1", "--out", str(out),
+    ]  # fmt: skip
+    babi_eval.main(argv)
+    state = json.loads(out.with_suffix(".json").read_text())
+    assert sorted(state["runs"]) == ["task1/seed0", "task1/seed1", "task2/seed0", "task2/seed1"]
+    assert all(run["epochs"] == 2 for run in state["runs"].values())
+    table = out.with_suffix(".md").read_text()
+    assert "| 3 | no data |" in table and "40.3" in table and "bench/babi_eval.py" in table
+
+    calls = []
+    monkeypatch.setattr(babi_eval, "_worker", lambda job: calls.append(job))
+    babi_eval.main(argv)  # everything cached: nothing is trained again
+    assert calls == []
+
+
+def test_selection_rules_pick_by_training_then_validation_error():
+    select = load_babi_eval().select
+    runs = [
+        {"seed": 0, "train_error": 0.0, "val_error": 0.2, "test_error": 0.30},
+        {"seed": 1, "train_error": 0.0, "val_error": 0.1, "test_error": 0.20},
+        {"seed": 2, "train_error": 0.1, "val_error": 0.0, "test_error": 0.05},
+    ]
+    chosen = select(runs)
+    assert chosen["train_seed"] == 1 and chosen["by_train"] == pytest.approx(20.0)
+    assert chosen["val_seed"] == 2 and chosen["by_val"] == pytest.approx(5.0)
+    assert chosen["median"] == pytest.approx(20.0)
