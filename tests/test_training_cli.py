@@ -75,17 +75,26 @@ def test_cli_fit_logs_scalars_and_memory_pictures(tmp_path, capsys):
     assert "Summary" in summary and "test/bit_errors" in summary and "last.ckpt" in summary
 
 
-def test_cli_resumes_from_checkpoint_and_validates(tmp_path):
-    args = ["--trainer.logger.init_args.save_dir", str(tmp_path)]
-    main(["fit", *TINY, *args])
+def test_cli_validate_subcommand_loads_a_checkpoint(tmp_path):
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
     last = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
-    state = torch.load(last, weights_only=False)
-    assert state["global_step"] == 6
-    main(["fit", *TINY, *args, "--trainer.max_steps", "9", "--ckpt_path", str(last)])
-    resumed = tmp_path / "ntm_copy" / "version_1" / "checkpoints" / "last.ckpt"
-    assert torch.load(resumed, weights_only=False)["global_step"] == 9
-    cli = main(["validate", *TINY, *args, "--ckpt_path", str(resumed)])
+    assert torch.load(last, weights_only=False)["global_step"] == 6
+    cli = main(["validate", *TINY, "--ckpt_path", str(last), "--trainer.logger", "false"])
     assert "val/bit_errors" in cli.trainer.callback_metrics
+    from memnets.training.generalisation import main as evaluate
+
+    out = tmp_path / "generalisation"
+    results = evaluate(
+        ["--ckpt", str(last), "--lengths", "2", "6", "--episodes", "4", "--out", str(out)]
+    )
+    assert [r.length for r in results] == [2, 6]
+    assert all(0 <= r.bit_errors <= r.length * 8 for r in results)  # at most every output bit
+    assert "| 6 |" in out.with_suffix(".md").read_text()
+    assert out.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
+    events = read_events(tmp_path / "generalisation_tensorboard")
+    steps = [event.step for event in events.Scalars("generalisation/bit_errors")]
+    assert steps == [2, 6]
+    assert "generalisation/bit_errors_vs_length" in events.Tags()["images"]
 
 
 def test_print_config_runs_as_a_subprocess():
@@ -117,22 +126,3 @@ def test_every_ntm_config_trains_one_step(config, tmp_path):
     )  # fmt: skip
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["test/loss"])  # after_fit tested it
-
-
-def test_evaluate_command_writes_table_plot_and_tensorboard(tmp_path):
-    from memnets.training.generalisation import main as evaluate
-
-    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
-    checkpoint = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
-    out = tmp_path / "generalisation"
-    results = evaluate(
-        ["--ckpt", str(checkpoint), "--lengths", "2", "6", "--episodes", "4", "--out", str(out)]
-    )
-    assert [r.length for r in results] == [2, 6]
-    assert all(0 <= r.bit_errors <= r.length * 8 for r in results)  # at most every output bit
-    assert "| 6 |" in out.with_suffix(".md").read_text()
-    assert out.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
-    events = read_events(tmp_path / "generalisation_tensorboard")
-    steps = [event.step for event in events.Scalars("generalisation/bit_errors")]
-    assert steps == [2, 6]
-    assert "generalisation/bit_errors_vs_length" in events.Tags()["images"]
