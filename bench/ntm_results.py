@@ -111,8 +111,8 @@ def table(results: list[dict], threshold: float) -> str:
         )
         lines.append(
             f"| {r['task']} | {r['seed']} | {'yes' if solved else 'no'} "
-            f"| {r.get('solved_after_sequences', '-'):,}".replace("-,", "-")
-            + f" | {str(r.get('solved_after_seconds', '-')) + ' s' if solved else '-'} "
+            f"| {format(r['solved_after_sequences'], ',') if solved else '-'} "
+            f"| {str(r['solved_after_seconds']) + ' s' if solved else '-'} "
             f"| {fmt(r['final_val_bit_errors'])} | {fmt(r['final_val_cost_bits'])} "
             f"| {fmt(r.get('test/bit_errors'))} | {longer or '-'} | {PAPER.get(r['task'], '')} |"
         )
@@ -148,9 +148,11 @@ def main() -> None:
         f"Produced by `python bench/ntm_results.py` (see `{Path(__file__).name}`; per-run logs and",
         "TensorBoard events under `runs/results/`). Machine: " + cache.get("machine", "?") + ".",
         "Each run is time-limited (`--max-time`); 'no' means the threshold was not reached in",
-        "that time, and the final validation error is what the run ended with.",
+        "that time, and the final validation error is what the run ended with; a run stops as",
+        "soon as it is solved, so 'final' is then the error at that point.",
         "Validation and test sets: 128 fixed episodes each, lengths from the training range;",
         "'longer sequences' are 128 episodes at each generalisation length of the config.",
+        "",
         "",
     ]
     out.with_suffix(".md").write_text(
