@@ -79,7 +79,10 @@ def test_cli_validate_subcommand_loads_a_checkpoint(tmp_path):
     main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
     last = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=False)["global_step"] == 6
-    cli = main(["validate", *TINY, "--ckpt_path", str(last), "--trainer.logger", "false"])
+    cli = main(
+        ["validate", *TINY, "--ckpt_path", str(last), "--trainer.logger", "false"]
+        + ["--trainer.default_root_dir", str(tmp_path)]
+    )
     assert "val/bit_errors" in cli.trainer.callback_metrics
     from memnets.training.generalisation import main as evaluate
 
