@@ -299,6 +299,7 @@ def markdown(state: dict[str, Any], summary: dict[str, Any]) -> str:
         f"{', '.join(map(str, seeds))}); training time summed over runs "
         f"{total_seconds / 60:.1f} min.",
         "",
+        *([meta["note"], ""] if meta.get("note") else []),
         f"Protocol: PE LS RN, {settings['hops']} hops, d = {settings['embedding_size']}, "
         "adjacent tying with the answers scored by the last output embedding (W^T = C^K, "
         f"softmax over the vocabulary), temporal encoding, memory {settings['memory_size']}, "
@@ -392,6 +393,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("results/babi_1k"), help="OUT.md/.json")
     parser.add_argument("--workers", type=int, default=1, help="runs trained at once")
     parser.add_argument("--log-dir", default=None, help="TensorBoard logs per run (off if unset)")
+    parser.add_argument("--note", default="", help="a sentence for the table's header")
     args = parser.parse_args(argv)
 
     from tasks.babi.reader import available_tasks
@@ -427,6 +429,7 @@ def main(argv: list[str] | None = None) -> None:
             "machine": machine(),
             "workers": args.workers,
             "started": started,
+            "note": args.note,
         },
     }
     jobs = [

@@ -29,9 +29,11 @@ Weight tying (section 2.2):
                 and a linear map H between hops: u^k+1 = H u^k + o^k.
 
 Slot and temporal convention (the data layer must follow it):
-    * ``story`` is (B, S, W) word ids, sentences in chronological order, OLDEST FIRST,
-      left-aligned; slots after the last sentence are padding, all nil (id 0) and False in
-      ``story_mask``. Stories longer than ``memory_size`` keep their ``memory_size`` most
+    * ``story`` is (B, S, W) word ids, sentences in chronological order, OLDEST FIRST;
+      padding slots are all nil (id 0) and False in ``story_mask``. Either alignment works
+      (the temporal indices come from the mask): ``BabiDataModule`` right-aligns, so slot
+      S - 1 is the most recent sentence; left-aligned stories pad at the end.
+      Stories longer than ``memory_size`` keep their ``memory_size`` most
       recent sentences.
     * The temporal index counts back from the MOST RECENT real sentence, as in the paper and
       the authors' code: the last real sentence of each item uses T_A[0], the one before it
