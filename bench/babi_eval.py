@@ -69,9 +69,16 @@ def parse_tasks(text: str) -> list[int]:
     return sorted(set(tasks))
 
 
+VARIANT_DEFAULTS = {  # protocol keys added later; left out of the hash at these values
+    "random_noise_mode": "empty_slots",
+    "attend_to_empty_slots": False,
+    "gated": False,
+}
+
+
 def protocol(args: argparse.Namespace) -> dict[str, Any]:
     """Everything that changes a run's result; runs are cached under its hash."""
-    return {
+    settings = {
         "setting": args.setting,
         "epochs_after_linear_start": args.epochs,
         "linear_start_epochs": args.linear_start_epochs,
@@ -82,9 +89,9 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
         "hops": args.hops,
         "random_noise": args.random_noise,
         "batch_size": args.batch_size,
-        "memory_size": 50,
+        "memory_size": args.memory_size,
         "gradient_clip_val": 40.0,
-        "encoding": "position",
+        "encoding": args.encoding,
         "temporal_encoding": True,
         "weight_tying": "adjacent",
         "answers_as_words": True,  # W^T = C^K
@@ -94,6 +101,29 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
         "validation_fraction": 0.1,
         "data_seed": 0,
     }
+    for name, default in VARIANT_DEFAULTS.items():
+        if getattr(args, name) != default:
+            settings[name] = getattr(args, name)
+    return settings
+
+
+def parse_memory_size(text: str) -> int | str:
+    """A number of slots, or ``"authors"``: min(50, the longest training story of the task),
+    the number of slots of the authors' code (``config.sz``)."""
+    if text == "authors":
+        return text
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"memory size must be positive, got {value}")
+    return value
+
+
+def authors_memory_size(task: int, settings: dict[str, Any], data_dir: str) -> int:
+    """min(50, longest story before a training question), as ``config_babi.m`` sets it."""
+    from tasks.babi.reader import find_task_files, read_babi_file
+
+    train_file, _ = find_task_files(data_dir, task, setting=settings["setting"])
+    return min(50, max(len(sample.story) for sample in read_babi_file(train_file)))
 
 
 def protocol_hash(settings: dict[str, Any]) -> str:
@@ -140,12 +170,15 @@ def train_one(
     torch.set_num_threads(threads)
     started = time.perf_counter()
     lightning.seed_everything(seed, verbose=False)
+    memory_size = settings["memory_size"]
+    if memory_size == "authors":
+        memory_size = authors_memory_size(task, settings, data_dir)
     datamodule = BabiDataModule(
         task=task,
         setting=settings["setting"],
         source="directory",
         data_dir=data_dir,
-        memory_size=settings["memory_size"],
+        memory_size=memory_size,
         batch_size=settings["batch_size"],
         validation_fraction=settings["validation_fraction"],
         seed=settings["data_seed"],  # the same validation split for every seed
@@ -153,7 +186,7 @@ def train_one(
     model = QAModule(
         input_size=datamodule.input_size,
         output_size=datamodule.output_size,
-        memory_size=settings["memory_size"],
+        memory_size=memory_size,
         embedding_size=settings["embedding_size"],
         hops=settings["hops"],
         encoding=settings["encoding"],
@@ -161,6 +194,7 @@ def train_one(
         weight_tying=settings["weight_tying"],
         answers_as_words=settings["answers_as_words"],
         random_noise=settings["random_noise"],
+        **{name: settings.get(name, default) for name, default in VARIANT_DEFAULTS.items()},
         optimizer=settings["optimizer"],
         loss_reduction=settings["loss_reduction"],
         clip_per_parameter=settings["clip_per_parameter"],
@@ -202,6 +236,7 @@ def train_one(
         "epochs": trainer.current_epoch,
         "steps": trainer.global_step,
         "fit_seconds": fit_seconds,
+        "memory_size": memory_size,
         "seconds": time.perf_counter() - started,
         "finished": datetime.datetime.now().isoformat(timespec="seconds"),
     }
@@ -275,6 +310,55 @@ def summarise(
     return {"rows": rows, "columns": columns}
 
 
+def differences(settings: dict[str, Any], num_seeds: int) -> list[str]:
+    """How this protocol departs from the paper and the authors' MATLAB code, in words."""
+    items = [f"{num_seeds} runs per task instead of 10"]
+    if settings.get("random_noise_mode", "empty_slots") == "empty_slots":
+        items.append(
+            "random noise inserts empty memories that are attended to (their code leaves "
+            "random gaps in the time indices instead)"
+        )
+    else:
+        items.append("random noise leaves random gaps in the time indices, as their code does")
+    if settings["encoding"] == "position":
+        items.append(
+            "position encoding by the paper's section 4.1 formula (their code uses "
+            "1 + 4(k - (d+1)/2)(j - (J+1)/2)/(dJ), about twice as large)"
+        )
+    elif settings["encoding"] == "position_authors":
+        items.append(
+            "position encoding by their code's formula 1 + 4(k - (d+1)/2)(j - (J+1)/2)/(dJ) "
+            "(about twice the paper's section 4.1 values), the time index as word J"
+        )
+    if settings.get("attend_to_empty_slots"):
+        memory = settings["memory_size"]
+        slots = "min(50, longest training story)" if memory == "authors" else str(memory)
+        items.append(
+            f"memory of {slots} slots whose empty ones stay in the softmax with score 0, as in "
+            "their code"
+        )
+    else:
+        items.append(
+            "empty memory slots are masked out of the softmax (their code keeps its "
+            "min(50, longest story) slots in it, empty ones with score 0)"
+        )
+    if settings.get("gated"):
+        items.append("gated hops (Liu & Perez 2017), not in the paper")
+    items.append(
+        "an epoch is one shuffled pass over the training questions (theirs: floor(N/32) "
+        "batches drawn with replacement); the validation 10% is a seeded random draw (theirs: "
+        "the last 10% of the file)"
+    )
+    if settings["lr"] != settings["linear_start_lr"]:
+        items.append(
+            f"the softmax phase starts at lr {settings['lr']:g} as the paper says (their code "
+            f"restarts it at {settings['linear_start_lr']:g})"
+        )
+    else:
+        items.append(f"the softmax phase restarts at lr {settings['lr']:g}, as their code does")
+    return items
+
+
 def _cell(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
@@ -318,14 +402,8 @@ def markdown(state: dict[str, Any], summary: dict[str, Any]) -> str:
         "train-selected). Failed: error > 5%.",
         "",
         "Differences from the paper's protocol and the authors' MATLAB code: "
-        f"{len(seeds)} runs per task instead of 10; random noise inserts empty memories that "
-        "are attended to (their code leaves random gaps in the time indices instead); "
-        "position encoding by the paper's section 4.1 formula (their code uses "
-        "1 + 4(k - (d+1)/2)(j - (J+1)/2)/(dJ), about twice as large); an epoch is one "
-        "shuffled pass over the training questions (theirs: floor(N/32) batches drawn with "
-        "replacement); the validation 10% is a seeded random draw (theirs: the last 10% of "
-        "the file); the softmax phase starts at lr 0.01 as the paper says (their code "
-        "restarts it at 0.005).",
+        + "; ".join(differences(settings, len(seeds)))
+        + ".",
         "",
         "| task | runs | train-sel. | val-sel. | median | paper | s/run |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -390,6 +468,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hops", type=int, default=3)
     parser.add_argument("--random-noise", type=float, default=0.1)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--encoding",
+        choices=("position", "position_authors", "bow"),
+        default="position",
+        help="position: the paper's section 4.1; position_authors: their MATLAB code's",
+    )
+    parser.add_argument(
+        "--memory-size",
+        type=parse_memory_size,
+        default=50,
+        help="memory slots, or 'authors': min(50, longest training story), as their code",
+    )
+    parser.add_argument(
+        "--random-noise-mode",
+        choices=("empty_slots", "time_gaps"),
+        default="empty_slots",
+        help="empty_slots: insert empty memories; time_gaps: gaps in the time indices (code)",
+    )
+    parser.add_argument(
+        "--attend-to-empty-slots",
+        action="store_true",
+        help="empty slots stay in the softmax with score 0, as in the authors' code",
+    )
+    parser.add_argument("--gated", action="store_true", help="gated hops (Liu & Perez 2017)")
     parser.add_argument("--out", type=Path, default=Path("results/babi_1k"), help="OUT.md/.json")
     parser.add_argument("--workers", type=int, default=1, help="runs trained at once")
     parser.add_argument("--log-dir", default=None, help="TensorBoard logs per run (off if unset)")

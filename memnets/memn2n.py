@@ -19,7 +19,16 @@ memories c_i; a query vector u attends over them and is updated, hop after hop (
 Position encoding (PE, section 4.1): l_kj = (1 - j/J) - (k/d)(1 - 2j/J) with j = 1..J the word
 position and k = 1..d the embedding dimension. As in the authors' code J is the padded
 sentence width W, not each sentence's own word count (nil words embed to zero either way).
-Bag-of-words (BoW) is l_kj = 1.
+Bag-of-words (BoW) is l_kj = 1. ``encoding="position_authors"`` is the formula of the authors'
+released MATLAB code instead, l_kj = 1 + 4 (k - (d+1)/2) (j - (J+1)/2) / (dJ), about twice the
+paper's (see :func:`position_encoding_authors`); with temporal encoding their code treats the
+time index as one more word at position J = W + 1, so T_A and T_C are scaled by that column.
+
+Their code differs in two more ways that are options here. ``attend_to_empty_slots=True``: the
+empty slots of the memory (all nil words, no time word) stay in the softmax with score 0, as
+their memory always has its full number of slots. ``random_noise_mode="time_gaps"``: random
+noise leaves random gaps in the temporal indices (each item draws up to ceil(0.1 n) blanks)
+instead of inserting empty memories.
 
 Weight tying (section 2.2):
     adjacent    A^k+1 = C^k, B = A^1, and W^T = C^K when the answers are words
@@ -63,7 +72,9 @@ from memnets.attention import masked_softmax
 
 __all__ = [
     "position_encoding",
+    "position_encoding_authors",
     "temporal_indices",
+    "noisy_temporal_indices",
     "insert_random_noise",
     "embed_sentences",
     "memory_hop",
@@ -76,7 +87,8 @@ __all__ = [
     "memn2n_babi_joint",
 ]
 
-ENCODINGS = ("position", "bow")
+ENCODINGS = ("position", "position_authors", "bow")
+RANDOM_NOISE_MODES = ("empty_slots", "time_gaps")
 WEIGHT_TYING = ("adjacent", "layerwise")
 QUERY_UPDATES = ("residual", "linear", "gated")
 INIT_STD = 0.1  # the paper initialises every weight from N(0, 0.1)
@@ -116,6 +128,17 @@ def _check_vocabulary(vocab_size: int, **words: Tensor) -> None:
                 )
 
 
+def _word_and_dimension_indices(
+    sentence_length: int, embedding_size: int, device, dtype
+) -> tuple[Tensor, Tensor]:
+    """j = 1..J as (J, 1) and k = 1..d as (1, D), after checking both sizes."""
+    check_positive("sentence_length", sentence_length)
+    check_positive("embedding_size", embedding_size)
+    j = torch.arange(1, sentence_length + 1, device=device, dtype=dtype).unsqueeze(1)  # (J, 1)
+    k = torch.arange(1, embedding_size + 1, device=device, dtype=dtype).unsqueeze(0)  # (1, D)
+    return j, k
+
+
 def position_encoding(
     sentence_length: int,
     embedding_size: int,
@@ -132,12 +155,31 @@ def position_encoding(
             [0.5000, 0.6667],
             [0.5000, 1.0000]])
     """
-    check_positive("sentence_length", sentence_length)
-    check_positive("embedding_size", embedding_size)
+    j, k = _word_and_dimension_indices(sentence_length, embedding_size, device, dtype)
     J, d = sentence_length, embedding_size
-    j = torch.arange(1, J + 1, device=device, dtype=dtype).unsqueeze(1)  # (W, 1)
-    k = torch.arange(1, d + 1, device=device, dtype=dtype).unsqueeze(0)  # (1, D)
     return (1 - j / J) - (k / d) * (1 - 2 * j / J)  # (W, D)
+
+
+def position_encoding_authors(
+    sentence_length: int,
+    embedding_size: int,
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """The position encoding of the authors' MATLAB code (``build_model.m``), shape (J, D).
+
+    l[j-1, k-1] = 1 + 4 (k - (d+1)/2) (j - (J+1)/2) / (d J), j = 1..J, k = 1..d. Expanded, this
+    is 2 (1 - j/J - k/d + 2jk/(dJ)) + O(1/J + 1/d), about twice the paper's section 4.1 values
+    (:func:`position_encoding`), and it averages to exactly 1 over the positions.
+
+    >>> position_encoding_authors(2, 2)
+    tensor([[1.2500, 0.7500],
+            [0.7500, 1.2500]])
+    """
+    j, k = _word_and_dimension_indices(sentence_length, embedding_size, device, dtype)
+    J, d = sentence_length, embedding_size
+    return 1 + 4 * (k - (d + 1) / 2) * (j - (J + 1) / 2) / (d * J)  # (J, D)
 
 
 def temporal_indices(story_mask: Tensor) -> Tensor:
@@ -154,6 +196,45 @@ def temporal_indices(story_mask: Tensor) -> Tensor:
     mask = story_mask.to(torch.long)  # (B, S)
     later_or_same = mask.flip(-1).cumsum(-1).flip(-1)  # (B, S) real slots at or after i
     return ((later_or_same - 1) * mask).clamp_min(0)  # (B, S)
+
+
+def noisy_temporal_indices(
+    story_mask: Tensor,
+    fraction: float,
+    *,
+    memory_size: int,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Temporal indices with random gaps: random noise as the authors' code applies it.
+
+    An item with n real slots draws a number of blanks b uniformly from 0..ceil(fraction * n),
+    then n distinct indices from 0..n + b - 1 at random; sorted, they go to its real slots, the
+    smallest to the most recent sentence. Indices are capped at ``memory_size - 1`` (the last
+    row of T_A). With ``fraction=0`` this is :func:`temporal_indices`. ``story_mask`` (B, S)
+    bool -> (B, S) int64, 0 on masked slots. Vectorised over the batch.
+    """
+    dims = check_shape("story_mask", story_mask, ("B", "S"))
+    _check_fraction("fraction", fraction)
+    check_positive("memory_size", memory_size)
+    mask = story_mask.to(torch.bool)  # (B, S)
+    device = mask.device
+    count = mask.sum(-1)  # (B,) n
+    most_blanks = torch.ceil(count.to(torch.float64) * fraction).long()  # (B,)
+    draw = torch.rand(count.shape, generator=generator, device=device, dtype=torch.float64)
+    blanks = (draw * (most_blanks + 1)).long().clamp_max(most_blanks)  # (B,) 0..ceil(f n)
+    span = count + blanks  # (B,) indices drawn from 0..span-1
+    width = dims["S"] + int(torch.ceil(torch.tensor(dims["S"] * fraction)))  # >= max span
+    candidates = torch.arange(width, device=device)  # (L,)
+    keys = torch.rand((dims["B"], width), generator=generator, device=device)  # (B, L)
+    keys = keys.masked_fill(candidates >= span.unsqueeze(-1), 2.0)  # (B, L) out of range last
+    chosen = keys.argsort(-1)[:, : dims["S"]]  # (B, S) a random order of 0..span-1 first
+    chosen = chosen.masked_fill(
+        torch.arange(dims["S"], device=device) >= count.unsqueeze(-1), width
+    )  # (B, S) keep the first n draws
+    ordered = chosen.sort(-1).values  # (B, S) the n chosen indices ascending, then fill
+    age = temporal_indices(mask)  # (B, S) 0 for the most recent real slot
+    time = ordered.gather(-1, age)  # (B, S) the age-th smallest index
+    return (time.clamp_max(memory_size - 1) * mask).long()  # (B, S)
 
 
 def insert_random_noise(
@@ -380,6 +461,8 @@ class MemN2NConfig:
     weight_tying: str = "adjacent"  # "adjacent" or "layerwise" (section 2.2)
     random_noise: float = 0.0  # RN: chance of an empty slot in each gap, training only
     gated: bool = False  # gated query update of Liu & Perez 2017
+    random_noise_mode: str = "empty_slots"  # or "time_gaps" (the authors' code)
+    attend_to_empty_slots: bool = False  # empty slots stay in the softmax (the authors' code)
 
     def __post_init__(self) -> None:
         check_positive("vocab_size", self.vocab_size)
@@ -391,6 +474,7 @@ class MemN2NConfig:
         _check_choice("encoding", self.encoding, ENCODINGS)
         _check_choice("weight_tying", self.weight_tying, WEIGHT_TYING)
         _check_fraction("random_noise", self.random_noise)
+        _check_choice("random_noise_mode", self.random_noise_mode, RANDOM_NOISE_MODES)
 
 
 @dataclass
@@ -436,6 +520,8 @@ class MemN2N(nn.Module):
         weight_tying: str = "adjacent",
         random_noise: float = 0.0,
         gated: bool = False,
+        random_noise_mode: str = "empty_slots",
+        attend_to_empty_slots: bool = False,
     ) -> None:
         super().__init__()
         self.config = MemN2NConfig(
@@ -449,6 +535,8 @@ class MemN2N(nn.Module):
             weight_tying=weight_tying,
             random_noise=random_noise,
             gated=gated,
+            random_noise_mode=random_noise_mode,
+            attend_to_empty_slots=attend_to_empty_slots,
         )  # validates
         self.num_answers = vocab_size if num_answers is None else num_answers
         adjacent = weight_tying == "adjacent"
@@ -534,12 +622,24 @@ class MemN2N(nn.Module):
 
     # forward
 
-    def _encoding(self, width: int, like: Tensor) -> Tensor | None:
-        if self.config.encoding == "bow":
-            return None
-        return position_encoding(
-            width, self.config.embedding_size, device=like.device, dtype=like.dtype
-        )  # (W, D)
+    def _encodings(
+        self, story_width: int, question_width: int, like: Tensor
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        """Position weights for the story (W, D) and question (W', D) words, and the (D,)
+        scale of the temporal vectors; None where nothing is scaled."""
+        encoding, size = self.config.encoding, self.config.embedding_size
+        options = {"device": like.device, "dtype": like.dtype}
+        if encoding == "bow":
+            return None, None, None
+        if encoding == "position":
+            story = position_encoding(story_width, size, **options)  # (W, D)
+            return story, position_encoding(question_width, size, **options), None
+        # The authors' code: one table for the padded width, plus the time word's column.
+        width = max(story_width, question_width)
+        time_word = 1 if self.config.temporal_encoding else 0
+        table = position_encoding_authors(width + time_word, size, **options)  # (J, D)
+        time_scale = table[-1] if time_word else None  # (D,)
+        return table[:story_width], table[:question_width], time_scale
 
     def forward(
         self,
@@ -567,12 +667,14 @@ class MemN2N(nn.Module):
             )
         noise = self.config.random_noise if random_noise is None else random_noise
         _check_fraction("random_noise", noise)
-        if self.training and noise > 0:
+        time_gaps = self.config.random_noise_mode == "time_gaps"
+        if self.training and noise > 0 and not time_gaps:
             story, story_mask = insert_random_noise(story, story_mask, noise)
 
         weight = self.embeddings[0].weight
-        story_encoding = self._encoding(story.shape[-1], weight)  # (W, D) or None
-        question_encoding = self._encoding(question.shape[-1], weight)  # (W', D) or None
+        story_encoding, question_encoding, time_scale = self._encodings(
+            story.shape[-1], question.shape[-1], weight
+        )  # (W, D), (W', D), (D,) or None
         query = embed_sentences(question, self.question_embedding.weight, question_encoding)
         # (B, D)
 
@@ -581,17 +683,25 @@ class MemN2N(nn.Module):
         memories = torch.stack(
             [embed_sentences(story, table.weight, story_encoding) for table in tables], dim=1
         )  # (B, K+1 or 2, S, D)
-        time = temporal_indices(story_mask)  # (B, S)
+        if self.training and noise > 0 and time_gaps:
+            time = noisy_temporal_indices(
+                story_mask, noise, memory_size=self.config.memory_size
+            )  # (B, S)
+        else:
+            time = temporal_indices(story_mask)  # (B, S)
         if self.config.temporal_encoding:
-            memories = memories + torch.stack([table[time] for table in self.temporal], dim=1)
+            real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, S, 1) empty slots get none
+            temporal = torch.stack([table[time] * real for table in self.temporal], dim=1)
             # (B, K+1 or 2, S, D)
+            memories = memories + (temporal if time_scale is None else temporal * time_scale)
         if self._adjacent:
             memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, H, S, D) each
         else:
             memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, S, D) shared by hops
 
+        attention_mask = None if self.config.attend_to_empty_slots else story_mask  # (B, S)
         state, attention = self.memory_hops(
-            memory_in, memory_out, query, story_mask, use_softmax=use_softmax
+            memory_in, memory_out, query, attention_mask, use_softmax=use_softmax
         )  # (B, D), (B, H, S)
         logits = state @ self.answer_weight.T  # (B, A)
         if not return_attention:

@@ -775,7 +775,14 @@ def test_impossible_head_attention_and_hop_configs_are_rejected(build, pattern):
         ({"memory_size": 0}, "memory_size must be a positive integer, got 0"),
         ({"embedding_size": -1}, "embedding_size must be a positive integer, got -1"),
         ({"num_answers": 0}, "num_answers must be a positive integer, got 0"),
-        ({"encoding": "onehot"}, r"encoding must be one of \('position', 'bow'\), got 'onehot'"),
+        (
+            {"encoding": "onehot"},
+            r"encoding must be one of \('position', 'position_authors', 'bow'\), got 'onehot'",
+        ),
+        (
+            {"random_noise_mode": "drop"},
+            r"random_noise_mode must be one of \('empty_slots', 'time_gaps'\), got 'drop'",
+        ),
         ({"weight_tying": "none"}, "weight_tying must be one of .*got 'none'"),
         ({"random_noise": 1.5}, r"random_noise must lie in \[0, 1\], got 1.5"),
         ({"random_noise": -0.1}, r"random_noise must lie in \[0, 1\], got -0.1"),

@@ -18,11 +18,15 @@ from memnets.memn2n import (
     memn2n_babi_joint,
     memory_hop,
     memory_hops,
+    noisy_temporal_indices,
     position_encoding,
+    position_encoding_authors,
     temporal_indices,
 )
 
 # helpers
+
+ONE_HOP_D2 = dict(vocab_size=3, num_answers=2, embedding_size=2, hops=1)  # hand-sized models
 
 
 def _story(batch_size=3, slots=5, width=4, vocab_size=12, lengths=(5, 3, 1), seed=0):
@@ -55,6 +59,112 @@ def test_position_encoding_hand_values():
     torch.testing.assert_close(position_encoding(1, 1), torch.tensor([[1.0]]))
     with pytest.raises(ValueError, match="sentence_length"):
         position_encoding(0, 2)
+
+
+def test_position_encoding_authors_hand_values():
+    # l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (dJ)
+    # J = 2, d = 2: (k - 1.5)(j - 1.5) = +-1/4, times 4 / 4 -> 1 +- 1/4
+    torch.testing.assert_close(
+        position_encoding_authors(2, 2), torch.tensor([[1.25, 0.75], [0.75, 1.25]])
+    )
+    # J = 3, d = 2: j - 2 = -1, 0, 1; k - 1.5 = -1/2, 1/2; 4 / (dJ) = 2/3
+    expected = torch.tensor(
+        [[1 + 1 / 3, 1 - 1 / 3], [1.0, 1.0], [1 - 1 / 3, 1 + 1 / 3]], dtype=torch.float64
+    )
+    got = position_encoding_authors(3, 2, dtype=torch.float64)
+    assert got.shape == (3, 2) and got.dtype == torch.float64
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(position_encoding_authors(1, 1), torch.tensor([[1.0]]))
+    # about twice the paper's values away from the ends: J = d = 40, j = k = 10
+    ratio = position_encoding_authors(40, 40)[9, 9] / position_encoding(40, 40)[9, 9]
+    assert 1.9 < float(ratio) < 2.1
+    with pytest.raises(ValueError, match="embedding_size"):
+        position_encoding_authors(2, 0)
+
+
+def test_model_with_authors_encoding_scales_words_and_time_by_hand():
+    # d = 2, words W = 1, with temporal encoding J = 2: word column j = 1 is [1.25, 0.75] and
+    # the time word's column j = 2 is [0.75, 1.25].
+    model = MemN2N(memory_size=2, encoding="position_authors", **ONE_HOP_D2).eval()
+    _set(model.question_embedding.weight, [[0, 0], [1, 1], [0, 0]])  # B: u = [1.25, 0.75]
+    _set(model.input_temporal[0], [[4, 8], [0, 0]])  # T_A[0] scaled: [3, 10]
+    story = torch.tensor([[[2]]])  # one sentence of word 2, embedded by A^1 = B to zero
+    _, internals = model(story, torch.tensor([[1]]), use_softmax=False, return_attention=True)
+    # score = u . (0 + [3, 10]) = 1.25 * 3 + 0.75 * 10
+    torch.testing.assert_close(internals.attention, torch.tensor([[[1.25 * 3 + 0.75 * 10]]]))
+    # without temporal encoding J = W = 1 and l = 1: u = [1, 1]
+    plain = MemN2N(
+        memory_size=2, encoding="position_authors", temporal_encoding=False, **ONE_HOP_D2
+    ).eval()
+    _set(plain.question_embedding.weight, [[0, 0], [1, 1], [2, 3]])
+    _, internals = plain(story, torch.tensor([[1]]), use_softmax=False, return_attention=True)
+    torch.testing.assert_close(internals.attention, torch.tensor([[[5.0]]]))  # [1,1].[2,3]
+
+
+def test_attend_to_empty_slots_keeps_zero_scores_in_the_softmax():
+    # One real slot with score s and two empty slots with score 0 (no words, no time vector):
+    # p = e^s / (e^s + 2) on the real slot, 1 / (e^s + 2) on each empty one.
+    kwargs = dict(memory_size=3, **ONE_HOP_D2)
+    model = MemN2N(encoding="bow", attend_to_empty_slots=True, **kwargs).eval()
+    masked = MemN2N(encoding="bow", **kwargs).eval()
+    masked.load_state_dict(model.state_dict())
+    _set(model.question_embedding.weight, [[0, 0], [1, 0], [0, 0]])  # u = [1, 0]
+    _set(model.input_temporal[0], [[0.5, 0], [7, 7], [7, 7]])  # only T_A[0] is used
+    _set(model.output_embeddings[0].weight, [[0, 0], [0, 0], [0, 0]])
+    story = torch.zeros(1, 3, 1, dtype=torch.long)
+    mask = torch.tensor([[False, False, True]])
+    question = torch.tensor([[1]])
+    _, internals = model(story, question, mask, return_attention=True)
+    score = 1.0 * 0.5  # u . T_A[0] for the real slot; A^1 = B embeds word 0 to zero
+    total = math.exp(score) + 2
+    expected = torch.tensor([[[1 / total, 1 / total, math.exp(score) / total]]])
+    torch.testing.assert_close(internals.attention, expected)
+    masked.load_state_dict(model.state_dict())
+    _, internals = masked(story, question, mask, return_attention=True)
+    torch.testing.assert_close(internals.attention, torch.tensor([[[0.0, 0.0, 1.0]]]))
+
+
+def test_noisy_temporal_indices_leave_gaps_in_order():
+    mask = torch.arange(20) >= torch.tensor([0, 5, 12, 20])[:, None]  # (4, 20) right-aligned
+    mask = mask.repeat(50, 1)  # (200, 20): n = 20, 15, 8, 0
+    generator = torch.Generator().manual_seed(0)
+    time = noisy_temporal_indices(mask, 0.3, memory_size=50, generator=generator)
+    assert time.shape == mask.shape and time.dtype == torch.long
+    assert torch.equal(time * ~mask, torch.zeros_like(time))  # 0 on empty slots
+    count = mask.sum(-1)
+    for row in range(mask.shape[0]):
+        values = time[row][mask[row]]  # oldest first
+        n = int(count[row])
+        if n == 0:
+            continue
+        assert bool((values[:-1] > values[1:]).all())  # strictly younger towards the end
+        assert int(values.max()) <= n - 1 + math.ceil(0.3 * n)  # drawn from n + blanks
+    # some items drew blanks (an index above n - 1), some did not
+    oldest = time[:, 0]  # full rows (n = 20): the oldest slot's index
+    full = count == 20
+    assert bool((oldest[full] > 19).any()) and bool((oldest[full] == 19).any())
+    # without noise: the plain temporal indices; capped at memory_size - 1
+    assert torch.equal(noisy_temporal_indices(mask, 0.0, memory_size=50), temporal_indices(mask))
+    capped = noisy_temporal_indices(mask, 1.0, memory_size=10, generator=generator)
+    assert int(capped.max()) == 9
+
+
+def test_time_gap_noise_keeps_slots_and_applies_only_in_training():
+    story, question, mask = _story(batch_size=64, slots=12, lengths=[6] * 64)
+    torch.manual_seed(0)
+    model = MemN2N(
+        vocab_size=12,
+        num_answers=4,
+        memory_size=12,
+        random_noise=0.5,
+        random_noise_mode="time_gaps",
+    )
+    _, internals = model(story, question, mask, return_attention=True)
+    assert torch.equal(internals.story_mask, mask)  # no slot inserted
+    assert not torch.equal(internals.temporal_index, temporal_indices(mask))
+    model.eval()
+    _, internals = model(story, question, mask, return_attention=True)
+    assert torch.equal(internals.temporal_index, temporal_indices(mask))
 
 
 def test_embed_sentences_position_and_bow_by_hand():

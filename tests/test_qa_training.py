@@ -150,6 +150,20 @@ def test_trimming_empty_slots_keeps_the_logits(tmp_path, softmax):
     assert trim_padding(batch.story, left_aligned, random_noise=0.0)[1] is left_aligned
 
 
+def test_empty_slots_in_the_softmax_are_never_trimmed(tmp_path):
+    # With attend_to_empty_slots every empty slot adds exp(0) to the softmax, so the module
+    # must keep all S slots of the batch: its logits are the model's on the untrimmed batch.
+    datamodule = tiny_data(tmp_path, train=40, test=20)
+    module = tiny_module(datamodule, attend_to_empty_slots=True, linear_start_epochs=0).eval()
+    batch = next(iter(datamodule.test_dataloader()))
+    logits, *_ = module._evaluate(batch, softmax=True)
+    full = module.model(batch.story, batch.question, batch.story_mask)
+    torch.testing.assert_close(logits, full)
+    story, mask = trim_padding(batch.story, batch.story_mask, random_noise=0.0)
+    assert story.shape[1] < batch.story.shape[1]
+    assert not torch.allclose(module.model(story, batch.question, mask), full)
+
+
 def test_gradients_are_clipped_per_parameter_or_by_lightning(tmp_path, monkeypatch):
     datamodule = tiny_data(tmp_path, train=20, test=10)
     module = tiny_module(datamodule)
@@ -392,6 +406,32 @@ def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch
     monkeypatch.setattr(babi_eval, "_worker", lambda job: calls.append(job))
     babi_eval.main(argv)  # everything cached: nothing is trained again
     assert calls == []
+
+
+def test_babi_eval_runs_the_authors_code_variant(tmp_path):
+    from tasks.babi.generator import write_dataset
+    from tasks.babi.reader import read_babi_file
+
+    data_dir = tmp_path / "babi"
+    write_dataset(data_dir / "en", tasks=[1], num_train=40, num_test=20, seed=0)
+    babi_eval = load_babi_eval()
+    out = tmp_path / "results" / "authors"
+    babi_eval.main([
+        "--data-dir", str(data_dir), "--tasks", "1", "--seeds", "1", "--epochs", "1",
+        "--linear-start-epochs", "1", "--lr", "0.005", "--encoding", "position_authors",
+        "--random-noise-mode", "time_gaps", "--attend-to-empty-slots",
+        "--memory-size", "authors", "--out", str(out),
+    ])  # fmt: skip
+    state = json.loads(out.with_suffix(".json").read_text())
+    train_file = next((data_dir / "en").glob("qa1_*_train.txt"))
+    longest = max(len(sample.story) for sample in read_babi_file(train_file))
+    assert state["runs"]["task1/seed0"]["memory_size"] == min(50, longest)
+    assert state["protocol"]["memory_size"] == "authors"
+    assert state["protocol"]["random_noise_mode"] == "time_gaps"
+    table = out.with_suffix(".md").read_text()
+    assert "gaps in the time indices, as their code does" in table
+    assert "restarts at lr 0.005, as their code does" in table
+    assert "stay in the softmax with score 0" in table
 
 
 def test_selection_rules_pick_by_training_then_validation_error():

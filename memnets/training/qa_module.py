@@ -198,11 +198,13 @@ class QAModule(lightning.LightningModule):
         memory_size: int = 50,
         embedding_size: int = 20,
         hops: int = 3,
-        encoding: Literal["position", "bow"] = "position",
+        encoding: Literal["position", "position_authors", "bow"] = "position",
         temporal_encoding: bool = True,
         weight_tying: Literal["adjacent", "layerwise"] = "adjacent",
         random_noise: float = 0.1,
         gated: bool = False,
+        random_noise_mode: Literal["empty_slots", "time_gaps"] = "empty_slots",
+        attend_to_empty_slots: bool = False,
         optimizer: Literal["sgd", "adam"] = "sgd",
         answers_as_words: bool | None = None,
         loss_reduction: Literal["sum", "mean"] = "sum",
@@ -246,6 +248,8 @@ class QAModule(lightning.LightningModule):
             weight_tying=weight_tying,
             random_noise=random_noise,
             gated=gated,
+            random_noise_mode=random_noise_mode,
+            attend_to_empty_slots=attend_to_empty_slots,
         )
         # The attention mode the weights were last trained in; evaluation uses it.
         self.register_buffer("softmax_on", torch.tensor(linear_start_epochs == 0))
@@ -298,8 +302,12 @@ class QAModule(lightning.LightningModule):
 
     def _evaluate(self, batch, *, softmax: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Returns logits (B, A), the summed loss, the number of known answers, errors (B,)."""
-        noise = self.hparams.random_noise if self.training else 0.0
-        story, story_mask = trim_padding(batch.story, batch.story_mask, random_noise=noise)
+        story, story_mask = batch.story, batch.story_mask
+        config = self.model.config
+        if not config.attend_to_empty_slots:  # empty slots in the softmax: keep all S of them
+            inserts = self.training and config.random_noise_mode == "empty_slots"
+            noise = config.random_noise if inserts else 0.0
+            story, story_mask = trim_padding(story, story_mask, random_noise=noise)
         logits = self.model(story, batch.question, story_mask, use_softmax=softmax)
         # (B, A), or (B, V + A) over the vocabulary with answers_as_words
         targets = self._targets(batch.answer)  # (B,)
