@@ -434,6 +434,36 @@ def test_babi_eval_runs_the_authors_code_variant(tmp_path):
     assert "stay in the softmax with score 0" in table
 
 
+def test_babi_joint_trains_one_model_and_tables_every_task(tmp_path):
+    from tasks.babi.generator import write_dataset
+
+    data_dir = tmp_path / "babi"
+    write_dataset(data_dir / "en", tasks=[1, 2], num_train=40, num_test=20, seed=0)
+    (data_dir / "paper_memn2n_table.csv").write_text(
+        "task,1k_PE_LS_RN,1k_PE_LS_RN_joint\n1,0.0,0.0\n2,8.3,11.4\n"
+    )
+    spec = importlib.util.spec_from_file_location("babi_joint", ROOT / "bench" / "babi_joint.py")
+    babi_joint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(babi_joint)
+    out = tmp_path / "results" / "joint"
+    argv = [
+        "--data-dir", str(data_dir), "--tasks", "1-2", "--epochs", "1",
+        "--linear-start-epochs", "1", "--embedding-size", "8", "--out", str(out),
+    ]  # fmt: skip
+    babi_joint.main(argv)
+    state = json.loads(out.with_suffix(".json").read_text())
+    run = state["runs"]["0"]
+    assert run["epochs"] == 2 and sorted(run["test_error_task"]) == ["1", "2"]
+    # the overall error is the mean over the two tasks' 20 test questions each
+    expected = (run["test_error_task"]["1"] + run["test_error_task"]["2"]) / 2
+    assert run["test_error"] == pytest.approx(expected)
+    table = out.with_suffix(".md").read_text()
+    assert "| 2 |" in table and "11.4" in table and "bench/babi_joint.py" in table
+    modified = out.with_suffix(".json").stat().st_mtime_ns
+    babi_joint.main(argv)  # cached: nothing trained, the results file is not rewritten
+    assert out.with_suffix(".json").stat().st_mtime_ns == modified
+
+
 def test_selection_rules_pick_by_training_then_validation_error():
     select = load_babi_eval().select
     runs = [
