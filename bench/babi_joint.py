@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-TASKS = list(range(1, 21))
+import lightning  # noqa: E402
+import torch  # noqa: E402
+
 PAPER_JOINT = {"1k": "1k_PE_LS_RN_joint"}
 
 
@@ -48,11 +50,25 @@ def _babi_eval():
     return module
 
 
+class EpochLine(lightning.Callback):
+    """Prints one line per epoch (errors and seconds), so a long joint run shows progress."""
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.started = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:  # after validation
+        metrics = trainer.callback_metrics
+        errors = " ".join(
+            f"{name} {100 * float(metrics[key]):.1f}%"
+            for name, key in (("train", "train/error_epoch"), ("val", "val/error"))
+            if key in metrics
+        )
+        seconds = time.perf_counter() - self.started
+        print(f"  epoch {trainer.current_epoch + 1}: {errors} ({seconds:.1f} s)", flush=True)
+
+
 def train_joint(seed: int, settings: dict[str, Any], *, data_dir: str) -> dict[str, Any]:
     """Train and test one joint run; per-task errors are fractions."""
-    import lightning
-    import torch
-
     from memnets.training.qa_module import QAModule
     from tasks.babi.datamodule import BabiDataModule
 
@@ -101,6 +117,7 @@ def train_joint(seed: int, settings: dict[str, Any], *, data_dir: str) -> dict[s
         enable_progress_bar=False,
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        callbacks=[EpochLine()],
     )
     trainer.fit(model, datamodule=datamodule)
     metrics = trainer.callback_metrics
