@@ -464,6 +464,43 @@ def test_babi_joint_trains_one_model_and_tables_every_task(tmp_path):
     assert out.with_suffix(".json").stat().st_mtime_ns == modified
 
 
+def test_babi_combine_selects_by_validation_across_protocols(tmp_path):
+    spec = importlib.util.spec_from_file_location("combine", ROOT / "bench" / "babi_combine.py")
+    combine = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(combine)
+
+    def evaluation(name, runs):
+        path = tmp_path / f"{name}.json"
+        state = {
+            "protocol": {"setting": "1k"},
+            "meta": {"command": f"python bench/babi_eval.py --out {name}"},
+            "runs": {
+                f"task{t}/seed{s}": {"task": t, "seed": s, "train_error": tr, "val_error": va,
+                                     "test_error": te}
+                for t, s, tr, va, te in runs
+            },
+        }  # fmt: skip
+        path.write_text(json.dumps(state))
+        return str(path)
+
+    # task 1: protocol a has the lower validation error; task 2: protocol b does, but a has
+    # the lower training error (the paper's rule would take a's run)
+    a = evaluation("a", [(1, 0, 0.0, 0.01, 0.02), (2, 0, 0.00, 0.30, 0.40)])
+    b = evaluation("b", [(1, 0, 0.0, 0.05, 0.00), (2, 0, 0.05, 0.10, 0.08), (2, 1, 0.1, 0.2, 0)])
+    (tmp_path / "paper_memn2n_table.csv").write_text("task,1k_PE_LS_RN\n1,0.0\n2,8.3\n")
+    out = tmp_path / "combined"
+    combine.main([a, b, "--data-dir", str(tmp_path), "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    rows = {row["task"]: row for row in result["rows"]}
+    assert rows[1]["val_sel"] == pytest.approx(2.0) and rows[1]["val_sel_from"] == "a seed 0"
+    assert rows[2]["val_sel"] == pytest.approx(8.0) and rows[2]["val_sel_from"] == "b seed 0"
+    assert rows[2]["train_sel"] == pytest.approx(40.0) and rows[2]["runs"] == 3
+    assert result["summary"]["val_sel"]["mean"] == pytest.approx(5.0)
+    assert result["summary"]["val_sel"]["failed"] == 1  # 8.0 > 5
+    assert result["summary"]["paper"]["mean"] == pytest.approx(4.15)
+    assert "| 2 | 3 | 8.0 | b seed 0 |" in out.with_suffix(".md").read_text()
+
+
 def test_selection_rules_pick_by_training_then_validation_error():
     select = load_babi_eval().select
     runs = [
