@@ -57,26 +57,32 @@ def main(argv: list[str] | None = None) -> None:
         with table.open(newline="") as file:
             paper = {int(r["task"]): float(r[f"{setting}_PE_LS_RN"]) for r in csv.DictReader(file)}
 
+    names = [path.stem for path in args.evaluations]
     rows = []
     for task, runs in sorted(pooled_runs(evaluations).items()):
         by_val = choose(runs, "val_error", "train_error")
         by_train = choose(runs, "train_error", "val_error")
-        rows.append(
+        row: dict[str, Any] = {"task": task, "runs": len(runs)}
+        for index, name in enumerate(names):  # each protocol alone, by the paper's rule
+            own = [run for run in runs if run["source"] == index]
+            row[name] = 100 * choose(own, "train_error", "val_error")["test_error"] if own else None
+        row.update(
             {
-                "task": task,
-                "runs": len(runs),
                 "val_sel": 100 * by_val["test_error"],
-                "val_sel_from": f"{args.evaluations[by_val['source']].stem} seed {by_val['seed']}",
+                "val_sel_from": f"{names[by_val['source']]} seed {by_val['seed']}",
                 "train_sel": 100 * by_train["test_error"],
-                "train_sel_from": (
-                    f"{args.evaluations[by_train['source']].stem} seed {by_train['seed']}"
-                ),
+                "train_sel_from": f"{names[by_train['source']]} seed {by_train['seed']}",
                 "paper": paper.get(task),
             }
         )
+        rows.append(row)
     command = shlex.join(
         ["python", *(sys.argv if argv is None else ["bench/babi_combine.py", *argv])]
     )
+    columns = [*names, "val_sel", "train_sel", "paper"]
+    headers = [f"{name} train-sel." for name in names] + [
+        "pooled val-sel.", "pooled train-sel.", "paper"
+    ]  # fmt: skip
     lines = [
         f"# MemN2N on bAbI {setting}: one run per task chosen among several protocols",
         "",
@@ -88,36 +94,57 @@ def main(argv: list[str] | None = None) -> None:
             for path, e in zip(args.evaluations, evaluations, strict=True)
         ),
         "",
-        "Columns: **val-sel.** test error of the pooled run with the lowest validation error "
-        "(the choice uses no test question); **train-sel.** of the pooled run with the lowest "
-        "training error (the paper's rule); **paper** Sukhbaatar et al. 2015, PE LS RN. "
+        "Columns: **NAME train-sel.** test error of that evaluation's run with the lowest "
+        "training error (the paper's rule, within one protocol); **pooled val-sel.** of the "
+        "run with the lowest validation error among all the pooled runs (the choice uses no "
+        "test question; **chosen** names it); **pooled train-sel.** of the pooled run with the "
+        "lowest training error; **paper** Sukhbaatar et al. 2015, PE LS RN. "
         "Failed: error > 5%.",
         "",
-        "| task | runs | val-sel. | chosen (val) | train-sel. | chosen (train) | paper |",
-        "|---:|---:|---:|:---|---:|:---|---:|",
+        "| task | runs | " + " | ".join(headers[:-3]) + " | pooled val-sel. | chosen | "
+        "pooled train-sel. | paper |",
+        "|---:|---:|" + "---:|" * len(names) + "---:|:---|---:|---:|",
     ]
+
+    def cell(value: float | None) -> str:
+        return "" if value is None else f"{value:.1f}"
+
     for row in rows:
-        paper_cell = "" if row["paper"] is None else f"{row['paper']:.1f}"
+        cells = [cell(row[name]) for name in names]
         lines.append(
-            f"| {row['task']} | {row['runs']} | {row['val_sel']:.1f} | {row['val_sel_from']} | "
-            f"{row['train_sel']:.1f} | {row['train_sel_from']} | {paper_cell} |"
+            f"| {row['task']} | {row['runs']} | " + " | ".join(cells) + f" | {cell(row['val_sel'])}"
+            f" | {row['val_sel_from']} | {cell(row['train_sel'])} | {cell(row['paper'])} |"
         )
     summary = {}
-    for name in ("val_sel", "train_sel", "paper"):
+    for name in columns:
         values = [row[name] for row in rows if row[name] is not None]
         summary[name] = {
             "mean": statistics.mean(values) if values else None,
             "failed": sum(value > FAILED_ABOVE for value in values),
             "tasks": len(values),
         }
-    mean = {k: "" if v["mean"] is None else f"{v['mean']:.1f}" for k, v in summary.items()}
-    failed = {k: str(v["failed"]) for k, v in summary.items()}
-    lines += [
-        f"| **mean** | | {mean['val_sel']} | | {mean['train_sel']} | | {mean['paper']} |",
-        f"| **failed (> 5%)** | | {failed['val_sel']} | | {failed['train_sel']} | | "
-        f"{failed['paper']} |",
-        "",
-    ]
+
+    def footer(label: str, key: str) -> str:
+        values = []
+        for name in columns:
+            info = summary[name]
+            text = (
+                ""
+                if info["mean"] is None
+                else (f"{info['mean']:.1f}" if key == "mean" else str(info["failed"]))
+            )
+            if text and info["tasks"] != len(rows):
+                text += f" ({info['tasks']} tasks)"
+            values.append(text)
+        return (
+            f"| **{label}** | | "
+            + " | ".join(values[: len(names) + 1])
+            + " | | "
+            + " | ".join(values[len(names) + 1 :])
+            + " |"
+        )
+
+    lines += [footer("mean", "mean"), footer("failed (> 5%)", "failed"), ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text("\n".join(lines))
     args.out.with_suffix(".json").write_text(

@@ -498,7 +498,10 @@ def test_babi_combine_selects_by_validation_across_protocols(tmp_path):
     assert result["summary"]["val_sel"]["mean"] == pytest.approx(5.0)
     assert result["summary"]["val_sel"]["failed"] == 1  # 8.0 > 5
     assert result["summary"]["paper"]["mean"] == pytest.approx(4.15)
-    assert "| 2 | 3 | 8.0 | b seed 0 |" in out.with_suffix(".md").read_text()
+    assert rows[2]["a"] == pytest.approx(40.0) and rows[2]["b"] == pytest.approx(8.0)
+    table = out.with_suffix(".md").read_text()
+    assert "| 2 | 3 | 40.0 | 8.0 | 8.0 | b seed 0 | 40.0 | 8.3 |" in table
+    assert "| **failed (> 5%)** | | 1 | 1 | 1 | | 1 | 1 |" in table
 
 
 def test_selection_rules_pick_by_training_then_validation_error():
