@@ -371,6 +371,9 @@ def markdown(state: dict[str, Any], summary: dict[str, Any]) -> str:
     runs_wanted = len(seeds) * sum(not row.get("no_data") for row in summary["rows"])
     total_seconds = sum(r["seconds"] for r in state["runs"].values())
     ls, after = settings["linear_start_epochs"], settings["epochs_after_linear_start"]
+    memory = settings["memory_size"]
+    if memory == "authors":
+        memory = "min(50, longest training story)"
     lines = [
         f"# MemN2N on bAbI {settings['setting']}: test error (%) per task",
         "",
@@ -386,7 +389,7 @@ def markdown(state: dict[str, Any], summary: dict[str, Any]) -> str:
         *([meta["note"], ""] if meta.get("note") else []),
         f"Protocol: PE LS RN, {settings['hops']} hops, d = {settings['embedding_size']}, "
         "adjacent tying with the answers scored by the last output embedding (W^T = C^K, "
-        f"softmax over the vocabulary), temporal encoding, memory {settings['memory_size']}, "
+        f"softmax over the vocabulary), temporal encoding, memory {memory} slots, "
         f"batch {settings['batch_size']} with the cost summed over the batch, plain SGD, "
         f"each weight's gradient norm clipped at {settings['gradient_clip_val']:g}, random "
         f"noise {settings['random_noise']:g}; linear start {ls} epochs at lr "
