@@ -61,6 +61,7 @@ D embedding size, H hops, V vocabulary, A answer classes, M memory size (tempora
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -223,7 +224,7 @@ def noisy_temporal_indices(
     draw = torch.rand(count.shape, generator=generator, device=device, dtype=torch.float64)
     blanks = (draw * (most_blanks + 1)).long().clamp_max(most_blanks)  # (B,) 0..ceil(f n)
     span = count + blanks  # (B,) indices drawn from 0..span-1
-    width = dims["S"] + int(torch.ceil(torch.tensor(dims["S"] * fraction)))  # >= max span
+    width = dims["S"] + math.ceil(dims["S"] * fraction)  # (L) >= every span
     candidates = torch.arange(width, device=device)  # (L,)
     keys = torch.rand((dims["B"], width), generator=generator, device=device)  # (B, L)
     keys = keys.masked_fill(candidates >= span.unsqueeze(-1), 2.0)  # (B, L) out of range last
@@ -234,7 +235,7 @@ def noisy_temporal_indices(
     ordered = chosen.sort(-1).values  # (B, S) the n chosen indices ascending, then fill
     age = temporal_indices(mask)  # (B, S) 0 for the most recent real slot
     time = ordered.gather(-1, age)  # (B, S) the age-th smallest index
-    return (time.clamp_max(memory_size - 1) * mask).long()  # (B, S)
+    return time.clamp_max(memory_size - 1) * mask  # (B, S)
 
 
 def insert_random_noise(

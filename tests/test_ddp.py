@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tiny_runs import tiny_ntm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,18 +36,7 @@ DDP = [
 ]  # fmt: skip
 
 NTM = [
-    "--config", "configs/ntm_copy.yaml",
-    "--model.init_args.compile", "false",
-    "--model.init_args.controller_size", "8",
-    "--model.init_args.memory_slots", "6",
-    "--model.init_args.memory_width", "4",
-    "--data.task.init_args.width", "4",
-    "--data.task.init_args.max_length", "3",
-    "--data.batch_size", "4",
-    "--data.train_batches_per_epoch", "2",
-    "--data.val_episodes", "8",
-    "--data.test_episodes", "8",
-    "--data.generalisation_lengths", "[]",
+    *tiny_ntm(batches_per_epoch=2, episodes=8),
     "--trainer.callbacks", "[]",
 ]  # fmt: skip
 

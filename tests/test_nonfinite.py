@@ -14,6 +14,7 @@ from pathlib import Path
 import lightning
 import pytest
 import torch
+from tiny_runs import tiny_ntm
 
 from memnets.training.cli import main
 
@@ -22,18 +23,7 @@ STEP = 3
 PARAMETER = "model.cell.write_head.projection.weight"
 
 TINY = [
-    "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
-    "--model.init_args.compile", "false",
-    "--model.init_args.controller_size", "8",
-    "--model.init_args.memory_slots", "6",
-    "--model.init_args.memory_width", "4",
-    "--data.task.init_args.width", "4",
-    "--data.task.init_args.max_length", "3",
-    "--data.batch_size", "4",
-    "--data.train_batches_per_epoch", "4",
-    "--data.val_episodes", "4",
-    "--data.test_episodes", "4",
-    "--data.generalisation_lengths", "[]",
+    *tiny_ntm(batches_per_epoch=4, episodes=4),
     "--trainer.max_steps", "6",
     "--trainer.limit_val_batches", "0",
     "--trainer.enable_progress_bar", "false",

@@ -13,6 +13,7 @@ from pathlib import Path
 import lightning
 import pytest
 import torch
+from tiny_runs import tiny_ntm
 
 from memnets.training.cli import main
 
@@ -29,20 +30,7 @@ COMMON = [
     "--pictures.every_n_steps", "1000",
 ]  # fmt: skip
 
-NTM = [
-    "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
-    "--model.init_args.compile", "false",
-    "--model.init_args.controller_size", "8",
-    "--model.init_args.memory_slots", "6",
-    "--model.init_args.memory_width", "4",
-    "--data.task.init_args.width", "4",
-    "--data.task.init_args.max_length", "3",
-    "--data.batch_size", "4",
-    "--data.train_batches_per_epoch", "3",
-    "--data.val_episodes", "4",
-    "--data.test_episodes", "4",
-    "--data.generalisation_lengths", "[]",
-]  # fmt: skip
+NTM = tiny_ntm(batches_per_epoch=3, episodes=4)
 
 MEMN2N = [
     "--config", str(ROOT / "configs" / "memn2n_babi.yaml"),

@@ -17,6 +17,7 @@ import lightning
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tiny_runs import tiny_ntm
 
 from memnets.training.cli import main
 from tasks.algorithmic import CopyTask, EpisodeDataset, EpochSampler, collate_episodes
@@ -26,18 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # NTM copy: 4 batches an epoch, validation every 2 steps, 8 steps (two epochs)
 NTM = [
-    "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
-    "--model.init_args.compile", "false",
-    "--model.init_args.controller_size", "8",
-    "--model.init_args.memory_slots", "6",
-    "--model.init_args.memory_width", "4",
-    "--data.task.init_args.width", "4",
-    "--data.task.init_args.max_length", "3",
-    "--data.batch_size", "4",
-    "--data.train_batches_per_epoch", "4",
-    "--data.val_episodes", "8",
-    "--data.test_episodes", "8",
-    "--data.generalisation_lengths", "[]",
+    *tiny_ntm(batches_per_epoch=4, episodes=8),
     "--trainer.max_steps", "8",
     "--trainer.val_check_interval", "2",
     "--trainer.num_sanity_val_steps", "0",

@@ -1,0 +1,28 @@
+"""Command-line arguments for tiny real CLI runs, shared by the training tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_ntm(*, batches_per_epoch: int, episodes: int) -> list[str]:
+    """``configs/ntm_copy.yaml`` shrunk to seconds: an 8-unit controller over a 6 x 4 memory,
+    copy sequences of width 4 and length at most 3, batch 4, ``batches_per_epoch`` training
+    batches an epoch, ``episodes`` validation and test episodes, no compile and no
+    generalisation sets."""
+    return [
+        "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
+        "--model.init_args.compile", "false",
+        "--model.init_args.controller_size", "8",
+        "--model.init_args.memory_slots", "6",
+        "--model.init_args.memory_width", "4",
+        "--data.task.init_args.width", "4",
+        "--data.task.init_args.max_length", "3",
+        "--data.batch_size", "4",
+        "--data.train_batches_per_epoch", str(batches_per_epoch),
+        "--data.val_episodes", str(episodes),
+        "--data.test_episodes", str(episodes),
+        "--data.generalisation_lengths", "[]",
+    ]  # fmt: skip
