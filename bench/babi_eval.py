@@ -151,6 +151,27 @@ def machine() -> str:
     )
 
 
+def quiet_trainer(max_epochs: int, *, gradient_clip_val: float = 40.0, **options: Any):
+    """A one-CPU ``lightning.Trainer`` for scripted runs: gradient norms clipped at
+    ``gradient_clip_val`` (per weight under :class:`QAModule`'s default), no logger,
+    checkpoints, progress bar, model summary or sanity check unless ``options`` say so."""
+    import lightning
+
+    defaults = dict(
+        max_epochs=max_epochs,
+        gradient_clip_val=gradient_clip_val,
+        gradient_clip_algorithm="norm",
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    return lightning.Trainer(**{**defaults, **options})
+
+
 def train_one(
     task: int,
     seed: int,
@@ -208,17 +229,10 @@ def train_one(
         from lightning.pytorch.loggers import TensorBoardLogger
 
         logger = TensorBoardLogger(log_dir, name=f"task{task}", version=f"seed{seed}")
-    trainer = lightning.Trainer(
-        max_epochs=settings["linear_start_epochs"] + settings["epochs_after_linear_start"],
+    trainer = quiet_trainer(
+        settings["linear_start_epochs"] + settings["epochs_after_linear_start"],
         gradient_clip_val=settings["gradient_clip_val"],
-        gradient_clip_algorithm="norm",
-        accelerator="cpu",
-        devices=1,
         logger=logger,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
         log_every_n_steps=50,
     )
     trainer.fit(model, datamodule=datamodule)

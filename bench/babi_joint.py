@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import importlib.util
 import json
 import shlex
 import statistics
@@ -32,22 +31,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+for folder in (ROOT, BENCH):  # the library, and babi_eval's helpers
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
+import babi_eval  # noqa: E402
 import lightning  # noqa: E402
 import torch  # noqa: E402
 
 PAPER_JOINT = {"1k": "1k_PE_LS_RN_joint"}
-
-
-def _babi_eval():
-    """``bench/babi_eval.py`` as a module: its helpers for tables, machine and paper column."""
-    spec = importlib.util.spec_from_file_location("babi_eval", ROOT / "bench" / "babi_eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class EpochLine(lightning.Callback):
@@ -106,18 +100,8 @@ def train_joint(seed: int, settings: dict[str, Any], *, data_dir: str) -> dict[s
         linear_start_epochs=settings["linear_start_epochs"],
         linear_start_lr=settings["linear_start_lr"],
     )
-    trainer = lightning.Trainer(
-        max_epochs=settings["linear_start_epochs"] + settings["epochs"],
-        gradient_clip_val=40.0,
-        gradient_clip_algorithm="norm",
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=[EpochLine()],
+    trainer = babi_eval.quiet_trainer(
+        settings["linear_start_epochs"] + settings["epochs"], callbacks=[EpochLine()]
     )
     trainer.fit(model, datamodule=datamodule)
     metrics = trainer.callback_metrics
@@ -215,7 +199,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("results/babi_1k_joint"))
     args = parser.parse_args(argv)
 
-    babi_eval = _babi_eval()
     settings = {
         name: getattr(args, name)
         for name in (

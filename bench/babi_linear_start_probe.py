@@ -14,14 +14,16 @@ of the softmax attention that lands on empty slots (non-zero only with
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+for folder in (ROOT, BENCH):  # the library, and babi_eval's helpers
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
+import babi_eval  # noqa: E402
 import lightning  # noqa: E402
 import torch  # noqa: E402
 
@@ -69,9 +71,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    spec = importlib.util.spec_from_file_location("babi_eval", ROOT / "bench" / "babi_eval.py")
-    babi_eval = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(babi_eval)
     torch.set_num_threads(1)
     lightning.seed_everything(args.seed, verbose=False)
     memory = 50
@@ -92,12 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         random_noise=0.1, linear_start_epochs=20, linear_start_lr=0.005, **options,
     )  # fmt: skip
     print(f"task {args.task}, memory {memory} slots, options {options or 'the paper'}")
-    trainer = lightning.Trainer(
-        max_epochs=args.epochs, gradient_clip_val=40.0, accelerator="cpu", devices=1,
-        logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, num_sanity_val_steps=0,
-        callbacks=[Probe(next(iter(data.val_dataloader())), every=5, switch=20)],
-    )  # fmt: skip
+    probe = Probe(next(iter(data.val_dataloader())), every=5, switch=20)
+    trainer = babi_eval.quiet_trainer(args.epochs, callbacks=[probe])
     trainer.fit(model, datamodule=data)
 
 
