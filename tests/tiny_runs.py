@@ -26,3 +26,17 @@ def tiny_ntm(*, batches_per_epoch: int, episodes: int) -> list[str]:
         "--data.test_episodes", str(episodes),
         "--data.generalisation_lengths", "[]",
     ]  # fmt: skip
+
+
+def tiny_qa(generated_dir: Path) -> list[str]:
+    """``configs/memn2n_babi.yaml`` shrunk to seconds: generated task 1 with 60 training and
+    20 test questions, d = 8, one linear-start epoch, batch 8."""
+    return [
+        "--config", str(ROOT / "configs" / "memn2n_babi.yaml"),
+        "--model.init_args.embedding_size", "8",
+        "--model.init_args.linear_start_epochs", "1",
+        "--data.generated_dir", str(generated_dir),
+        "--data.generated_train_questions", "60",
+        "--data.generated_test_questions", "20",
+        "--data.batch_size", "8",
+    ]  # fmt: skip
