@@ -30,7 +30,8 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from memnets._checks import check_positive
-from tasks.algorithmic import episode_seed
+
+from .algorithmic import episode_seed
 
 __all__ = ["EpochShuffleSampler", "ResumableDataLoader"]
 

@@ -14,7 +14,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from memnets._checks import check_positive
-from tasks.algorithmic import (
+
+from .algorithmic import (
     AlgorithmicTask,
     CopyTask,
     EpisodeDataset,
@@ -22,7 +23,7 @@ from tasks.algorithmic import (
     SequenceBatch,
     collate_episodes,
 )
-from tasks.loading import ResumableDataLoader
+from .loading import ResumableDataLoader
 
 
 class AlgorithmicDataModule(lightning.LightningDataModule):

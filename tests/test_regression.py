@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_runs import tiny_ntm, tiny_qa
 
 from memnets.memn2n import MemN2N
 from memnets.ntm import NTM
 from memnets.training.cli import main
-from tiny_runs import tiny_ntm, tiny_qa
 
 QUIET = [
     "--trainer.enable_progress_bar", "false",
@@ -88,8 +88,10 @@ def test_qa_training_steps_are_pinned(tmp_path):
 def test_a_checkpoint_written_by_fit_loads_in_test(tmp_path):
     """``train.py fit`` then ``train.py test --ckpt_path last.ckpt`` on the same config gives
     the test metrics of the fitted weights."""
-    arguments = [*tiny_ntm(batches_per_epoch=3, episodes=8), *QUIET,
-                 "--trainer.max_steps", "3", "--trainer.logger.init_args.save_dir", str(tmp_path)]  # fmt: skip
+    arguments = [
+        *tiny_ntm(batches_per_epoch=3, episodes=8), *QUIET,
+        "--trainer.max_steps", "3", "--trainer.logger.init_args.save_dir", str(tmp_path),
+    ]  # fmt: skip
     fitted = main(["fit", *arguments])
     last = fitted.trainer.checkpoint_callback.last_model_path
     assert last

@@ -4,8 +4,8 @@
 ``datamodule`` (Lightning) is imported on first use of ``BabiDataModule``.
 """
 
-from tasks.babi.download import download_babi, ensure_babi, extract_archive
-from tasks.babi.reader import (
+from .download import download_babi, ensure_babi, extract_archive
+from .reader import (
     TASK_NAMES,
     BabiFormatError,
     QASample,
@@ -15,7 +15,7 @@ from tasks.babi.reader import (
     read_babi_file,
     tokenize,
 )
-from tasks.babi.vocab import (
+from .vocab import (
     UNKNOWN_ANSWER_INDEX,
     UNKNOWN_INDEX,
     QATensors,
@@ -47,7 +47,7 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in ("BabiBatch", "BabiDataModule"):
-        from tasks.babi import datamodule
+        from . import datamodule
 
         return getattr(datamodule, name)
-    raise AttributeError(f"module 'tasks.babi' has no attribute {name!r}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

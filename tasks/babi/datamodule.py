@@ -30,7 +30,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from tasks.babi.reader import (
+from ..loading import EpochShuffleSampler, ResumableDataLoader
+from .reader import (
     SETTING_DIRECTORIES,
     TASK_NAMES,
     QASample,
@@ -38,8 +39,7 @@ from tasks.babi.reader import (
     read_babi_file,
     task_file_name,
 )
-from tasks.babi.vocab import QATensors, Vocabulary, longest_sentence, vectorize
-from tasks.loading import EpochShuffleSampler, ResumableDataLoader
+from .vocab import QATensors, Vocabulary, longest_sentence, vectorize
 
 __all__ = ["BabiBatch", "BabiDataModule", "BabiDataset", "BabiExample", "collate_babi"]
 
@@ -255,7 +255,7 @@ class BabiDataModule(lightning.LightningDataModule):
         files = {task: self._generated_files(root, task) for task in self.tasks}
         missing = [task for task, paths in files.items() if paths is None]
         if missing:
-            from tasks.babi.generator import write_dataset  # lazy: optional at import time
+            from .generator import write_dataset  # lazy: optional at import time
 
             written = Path(
                 write_dataset(

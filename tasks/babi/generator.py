@@ -28,6 +28,8 @@ questions whose answer follows from the sentences told so far are asked.
 Usage::
 
     python -m tasks.babi.generator OUT_DIR --tasks 1 2 --num-train 1000 --num-test 1000 --seed 0
+
+(``python -m memnets_tasks.babi.generator ...`` outside a checkout: see ``tasks/__init__.py``.)
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from tasks.babi.reader import TASK_NAMES, task_file_name
+from .reader import TASK_NAMES, task_file_name
 
 __all__ = ["TASK_NAMES", "generate_task", "main", "split_seed", "write_dataset", "write_task"]
 
@@ -839,7 +841,7 @@ def write_dataset(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m tasks.babi.generator",
+        prog=f"python -m {__package__}.generator",
         description="Write bAbI-STYLE task files (a simulated world, NOT the released dataset).",
     )
     parser.add_argument("out_dir", type=Path, help="folder to write the qa*_train/test.txt files")

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor
 
-from tasks.babi.reader import QASample
+from .reader import QASample
 
 __all__ = [
     "NIL_INDEX",
