@@ -1,10 +1,49 @@
-"""Evaluate an NTM checkpoint on longer sequences than it was trained on (bit errors vs length).
+"""Bit errors vs sequence length for a checkpoint: a thin wrapper of ``train.py test``.
 
     python evaluate.py --ckpt runs/ntm_copy/version_0/checkpoints/last.ckpt \\
         --lengths 10 20 30 40 60 80 100 120 --out results/copy_generalisation
+
+runs, with the ``config.yaml`` that ``train.py fit`` saved beside the checkpoint's
+``checkpoints/`` folder,
+
+    python train.py test --config .../config.yaml --ckpt_path CKPT \\
+        --data.init_args.generalisation_lengths [10,20,...] --generalisation.out OUT
+
+which writes OUT.md, OUT.csv and OUT.png (see memnets/training/generalisation.py).
 """
 
-from memnets.training.generalisation import main
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from memnets.training.cli import main as cli
+
+
+def main(argv: list[str] | None = None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ckpt", required=True, help="a checkpoint written by train.py fit")
+    parser.add_argument("--lengths", type=int, nargs="+", default=[10, 20, 30, 40, 60, 80, 100])
+    parser.add_argument("--episodes", type=int, default=None, help="sequences per length")
+    parser.add_argument("--out", default="results/generalisation")
+    args = parser.parse_args(argv)
+    checkpoint = Path(args.ckpt)
+    config = checkpoint.parent.parent / "config.yaml"  # run/checkpoints/x.ckpt -> run/
+    if not checkpoint.is_file() or not config.is_file():
+        raise SystemExit(
+            f"error: {checkpoint} must be a checkpoint file of a train.py fit run, with the "
+            f"run's {config.name} at {config}"
+        )
+    arguments = [
+        "test", "--config", str(config), "--ckpt_path", str(checkpoint),
+        "--data.init_args.generalisation_lengths", "[" + ",".join(map(str, args.lengths)) + "]",
+        "--generalisation.out", args.out,
+        "--trainer.logger", "false", "--model.init_args.compile", "false",
+    ]  # fmt: skip
+    if args.episodes is not None:
+        arguments += ["--data.init_args.test_episodes", str(args.episodes)]
+    return cli(arguments)
+
 
 if __name__ == "__main__":
     main()

@@ -167,8 +167,18 @@ def hard_attention(
 
 
 def _attend(
-    scores: Tensor, values: Tensor, mask: Tensor | None, hard: bool, training: bool
+    scores: Tensor,
+    values: Tensor,
+    mask: Tensor | None,
+    hard: bool,
+    training: bool,
+    use_softmax: bool = True,
 ) -> tuple[Tensor, Tensor]:
+    if not use_softmax:  # linear attention: the raw scores, zero where masked
+        if hard:
+            raise ValueError("hard=True needs use_softmax=True (it samples from the softmax)")
+        weights = scores if mask is None else scores * mask.to(scores.dtype)  # (B, Q, N)
+        return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, V), (B, Q, N)
     weights = masked_softmax(scores, mask, dim=-1)  # (B, Q, N)
     if hard:
         weights = hard_attention(weights, training=training)
@@ -213,15 +223,18 @@ def dot_product_attention(
     scale: float = 1.0,
     hard: bool = False,
     training: bool = False,
+    use_softmax: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Dot-product attention.
 
     query (B, Q, D), keys (B, N, D), values (B, N, V), mask (B, N) or (B, Q, N) with
     True where a key may be attended -> (output (B, Q, V), weights (B, Q, N)).
+    ``use_softmax=False`` skips the softmax: the weights are the raw scores, zero where
+    masked (MemN2N's linear start, Sukhbaatar et al. 2015 section 4.2).
     """
     _check_qkv(query, keys, values, mask)
     scores = scale * torch.einsum("bqd,bnd->bqn", query, keys)  # (B, Q, N)
-    return _attend(scores, values, _expand_mask(mask), hard, training)
+    return _attend(scores, values, _expand_mask(mask), hard, training, use_softmax)
 
 
 def scaled_dot_product_attention(

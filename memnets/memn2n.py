@@ -62,14 +62,16 @@ D embedding size, H hops, V vocabulary, A answer classes, M memory size (tempora
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from memnets._checks import check_positive, check_shape
-from memnets.attention import masked_softmax
+from memnets.attention import dot_product_attention
 
 __all__ = [
     "position_encoding",
@@ -77,11 +79,11 @@ __all__ = [
     "temporal_indices",
     "noisy_temporal_indices",
     "insert_random_noise",
+    "trim_padding",
     "embed_sentences",
     "memory_hop",
     "memory_hops",
     "MemoryHops",
-    "MemN2NConfig",
     "MemN2NInternals",
     "MemN2N",
     "memn2n_babi_1k",
@@ -279,6 +281,26 @@ def insert_random_noise(
     return noisy_story, noisy_mask
 
 
+def trim_padding(
+    story: Tensor, story_mask: Tensor, *, random_noise: float
+) -> tuple[Tensor, Tensor]:
+    """Drop the leading empty slots no item of the batch needs; the result is exact.
+
+    Stories are right-aligned (empty slots first), and empty slots change nothing when they
+    are masked out of the attention and of the temporal indices. With L the longest story of
+    the batch, L slots suffice, or 2L - 1 when random noise may insert up to L - 1 empty
+    slots (then no item overflows and loses a sentence that it would have kept in the full
+    S slots). story (B, S, W), story_mask (B, S) -> the last S' <= S slots of each. A batch
+    that is not right-aligned (a real slot among those to drop) is returned whole.
+    """
+    longest = int(story_mask.sum(-1).max()) if story_mask.numel() else 0  # L
+    needed = 2 * longest - 1 if random_noise > 0 else longest
+    keep = min(story.shape[1], max(needed, 1))  # S'
+    if story_mask[:, : story.shape[1] - keep].any():  # not right-aligned: keep everything
+        return story, story_mask
+    return story[:, -keep:], story_mask[:, -keep:]  # (B, S', W), (B, S')
+
+
 def embed_sentences(words: Tensor, embedding: Tensor, encoding: Tensor | None = None) -> Tensor:
     """Sentence vectors sum_j l_j * E x_j over the last axis of ``words``.
 
@@ -318,17 +340,10 @@ def memory_hop(
     dims = check_shape("memory_in", memory_in, ("B", "S", "D"))
     check_shape("memory_out", memory_out, (dims["B"], dims["S"], None))
     check_shape("query", query, (dims["B"], dims["D"]))
-    if mask is not None:
-        check_shape("mask", mask, (dims["B"], dims["S"]))
-    scores = torch.einsum("bsd,bd->bs", memory_in, query)  # (B, S)
-    if use_softmax:
-        attention = masked_softmax(scores, mask, dim=-1)  # (B, S)
-    elif mask is None:
-        attention = scores  # (B, S)
-    else:
-        attention = scores * mask.to(scores.dtype)  # (B, S)
-    output = torch.einsum("bs,bsd->bd", attention, memory_out)  # (B, D)
-    return output, attention
+    output, attention = dot_product_attention(
+        query.unsqueeze(1), memory_in, memory_out, mask, use_softmax=use_softmax
+    )  # (B, 1, D), (B, 1, S)
+    return output.squeeze(1), attention.squeeze(1)  # (B, D), (B, S)
 
 
 def memory_hops(
@@ -449,36 +464,6 @@ class MemoryHops(nn.Module):
 
 
 @dataclass
-class MemN2NConfig:
-    """Hyperparameters of :class:`MemN2N`; ``MemN2N(**asdict(config))`` builds one."""
-
-    vocab_size: int  # V, word ids 0..V-1 with 0 the nil (padding) word
-    num_answers: int | None = None  # answer classes; None: the answer is a word (V classes)
-    memory_size: int = 50  # M, rows of T_A / T_C; stories may have at most M slots
-    embedding_size: int = 20  # d
-    hops: int = 3  # K memory layers
-    encoding: str = "position"  # sentence encoding: "position" (PE) or "bow"
-    temporal_encoding: bool = True  # add learned T_A, T_C (TE)
-    weight_tying: str = "adjacent"  # "adjacent" or "layerwise" (section 2.2)
-    random_noise: float = 0.0  # RN: chance of an empty slot in each gap, training only
-    gated: bool = False  # gated query update of Liu & Perez 2017
-    random_noise_mode: str = "empty_slots"  # or "time_gaps" (the authors' code)
-    attend_to_empty_slots: bool = False  # empty slots stay in the softmax (the authors' code)
-
-    def __post_init__(self) -> None:
-        check_positive("vocab_size", self.vocab_size)
-        if self.num_answers is not None:
-            check_positive("num_answers", self.num_answers)
-        check_positive("memory_size", self.memory_size)
-        check_positive("embedding_size", self.embedding_size)
-        check_positive("hops", self.hops)
-        _check_choice("encoding", self.encoding, ENCODINGS)
-        _check_choice("weight_tying", self.weight_tying, WEIGHT_TYING)
-        _check_fraction("random_noise", self.random_noise)
-        _check_choice("random_noise_mode", self.random_noise_mode, RANDOM_NOISE_MODES)
-
-
-@dataclass
 class MemN2NInternals:
     """What a forward pass saw, for visualisation and tests.
 
@@ -495,12 +480,27 @@ class MemN2N(nn.Module):
     """End-To-End Memory Network for question answering over a story of sentences.
 
     ``forward(story (B, S, W), question (B, W'), story_mask (B, S) | None, *, use_softmax=True,
-    random_noise=None, return_attention=False)`` returns the answer logits (B, A), or
-    ``(logits, MemN2NInternals)`` with ``return_attention=True``. Without ``story_mask`` a slot
-    is real when it holds a non-nil word. See the module docstring for the slot convention.
+    random_noise=None, return_internals=False)`` returns the logits over the model's outputs
+    (B, O), or ``(logits, MemN2NInternals)`` with ``return_internals=True``. Without
+    ``story_mask`` a slot is real when it holds a non-nil word. See the module docstring for
+    the slot convention. Right-aligned stories are first cut to the slots the batch uses
+    (:func:`trim_padding`, exact) unless ``attend_to_empty_slots``; internals are reported
+    over all S slots.
 
-    Parameters, by weight tying (``num_answers=None`` means answers are words, A = V):
-        adjacent   ``embeddings`` K + 1 tables (A^1 = B, A^k+1 = C^k, C^K = W^T when A = V),
+    Answers (``num_answers`` = A classes, O outputs):
+        ``num_answers=None``        the answer is a word: O = V, W^T = C^K under adjacent tying.
+        ``answers_as_words=False``  a separate W (A, D) scores the A classes: O = A.
+        ``answers_as_words=True``   (adjacent tying; the bAbI configs) the paper's W^T = C^K
+                                    with the answers as words, as the authors' code: every
+                                    table gets A extra rows after the V words, O = V + A, and
+                                    answer class a is scored by row ``answer_word_ids[a]``: its
+                                    word's id when the answer is a word, else V + a (the
+                                    default, until the data give the words). The softmax runs
+                                    over all O rows. :meth:`answer_targets` maps answer
+                                    classes to output indices, :meth:`answer_class` back.
+
+    Parameters, by weight tying:
+        adjacent   ``embeddings`` K + 1 tables (A^1 = B, A^k+1 = C^k, C^K = W^T when tied),
                    ``temporal`` K + 1 tables (T_A^1, T_A^k+1 = T_C^k), ``answer`` W unless tied.
         layerwise  ``embeddings`` [B, A, C], ``temporal`` [T_A, T_C], ``answer`` W, H in
                    ``memory_hops.query_map`` (replaced by gates when ``gated``).
@@ -513,45 +513,72 @@ class MemN2N(nn.Module):
         *,
         vocab_size: int,
         num_answers: int | None = None,
+        answers_as_words: bool = False,
+        answer_word_ids: list[int] | None = None,
         memory_size: int = 50,
         embedding_size: int = 20,
         hops: int = 3,
-        encoding: str = "position",
+        encoding: Literal["position", "position_authors", "bow"] = "position",
         temporal_encoding: bool = True,
-        weight_tying: str = "adjacent",
+        weight_tying: Literal["adjacent", "layerwise"] = "adjacent",
         random_noise: float = 0.0,
-        gated: bool = False,
-        random_noise_mode: str = "empty_slots",
+        random_noise_mode: Literal["empty_slots", "time_gaps"] = "empty_slots",
         attend_to_empty_slots: bool = False,
+        gated: bool = False,
     ) -> None:
+        """``vocab_size`` V word ids with 0 the nil (padding) word; ``num_answers`` answer
+        classes (None: the answer is a word); ``answers_as_words`` and ``answer_word_ids``: see
+        the class docstring; ``memory_size`` M rows of T_A / T_C (stories may have at most M
+        slots); ``embedding_size`` d; ``hops`` K; ``encoding`` of sentences: the paper's
+        "position" (PE), the authors' code's "position_authors" or "bow"; ``temporal_encoding``
+        adds learned T_A, T_C (TE); ``weight_tying`` "adjacent" or "layerwise" (section 2.2);
+        ``random_noise`` (RN) the chance of an empty slot in each gap, training only, inserted
+        as "empty_slots" or left as "time_gaps" in the temporal indices (the authors' code);
+        ``attend_to_empty_slots`` keeps the empty slots in the softmax (the authors' code);
+        ``gated`` the gated query update of Liu & Perez 2017."""
         super().__init__()
-        self.config = MemN2NConfig(
-            vocab_size=vocab_size,
-            num_answers=num_answers,
-            memory_size=memory_size,
-            embedding_size=embedding_size,
-            hops=hops,
-            encoding=encoding,
-            temporal_encoding=temporal_encoding,
-            weight_tying=weight_tying,
-            random_noise=random_noise,
-            gated=gated,
-            random_noise_mode=random_noise_mode,
-            attend_to_empty_slots=attend_to_empty_slots,
-        )  # validates
-        self.num_answers = vocab_size if num_answers is None else num_answers
+        check_positive("vocab_size", vocab_size)
+        if num_answers is not None:
+            check_positive("num_answers", num_answers)
+        check_positive("memory_size", memory_size)
+        check_positive("embedding_size", embedding_size)
+        check_positive("hops", hops)
+        _check_choice("encoding", encoding, ENCODINGS)
+        _check_choice("weight_tying", weight_tying, WEIGHT_TYING)
+        _check_fraction("random_noise", random_noise)
+        _check_choice("random_noise_mode", random_noise_mode, RANDOM_NOISE_MODES)
         adjacent = weight_tying == "adjacent"
+        if answers_as_words and not adjacent:
+            raise ValueError("answers_as_words ties W to C^K, which needs weight_tying='adjacent'")
+        if answers_as_words and num_answers is None:
+            raise ValueError("answers_as_words needs num_answers (the answer classes)")
+        self.vocab_size = vocab_size
+        self.num_answers = num_answers
+        self.answers_as_words = answers_as_words
+        self.memory_size = memory_size
+        self.embedding_size = embedding_size
+        self.hops = hops
+        self.encoding = encoding
+        self.temporal_encoding = temporal_encoding
+        self.weight_tying = weight_tying
+        self.random_noise = random_noise
+        self.random_noise_mode = random_noise_mode
+        self.attend_to_empty_slots = attend_to_empty_slots
+        self.gated = gated
+
+        rows = vocab_size + num_answers if answers_as_words else vocab_size  # table rows
+        self.num_outputs = rows if (answers_as_words or num_answers is None) else num_answers
         num_tables = hops + 1 if adjacent else 3  # adjacent: A^1..A^K+1; layerwise: B, A, C
         self.embeddings = nn.ModuleList(
-            nn.Embedding(vocab_size, embedding_size, padding_idx=0) for _ in range(num_tables)
+            nn.Embedding(rows, embedding_size, padding_idx=0) for _ in range(num_tables)
         )
         num_temporal = (hops + 1 if adjacent else 2) if temporal_encoding else 0
         self.temporal = nn.ParameterList(
             nn.Parameter(torch.empty(memory_size, embedding_size)) for _ in range(num_temporal)
         )
         self.answer: nn.Linear | None = None  # W; None when tied to C^K
-        if not (adjacent and num_answers is None):
-            self.answer = nn.Linear(embedding_size, self.num_answers, bias=False)
+        if not (adjacent and (num_answers is None or answers_as_words)):
+            self.answer = nn.Linear(embedding_size, num_answers or vocab_size, bias=False)
         query_update = "gated" if gated else ("residual" if adjacent else "linear")
         self.memory_hops = MemoryHops(
             embedding_size=embedding_size,
@@ -559,11 +586,12 @@ class MemN2N(nn.Module):
             query_update=query_update,
             share_across_hops=not adjacent,
         )
+        # (A,) the output row scoring each answer class; saved in checkpoints
+        default_rows = vocab_size + torch.arange(num_answers or 0)
+        self.register_buffer("answer_word_ids", default_rows)
+        if answers_as_words and answer_word_ids is not None:
+            self.set_answer_words(answer_word_ids)
         self.reset_parameters()
-
-    @classmethod
-    def from_config(cls, config: MemN2NConfig) -> MemN2N:
-        return cls(**asdict(config))
 
     def reset_parameters(self) -> None:
         """N(0, 0.1) everywhere (section 4.2), nil word rows zero, biases zero."""
@@ -577,11 +605,46 @@ class MemN2N(nn.Module):
             nn.init.normal_(self.answer.weight, std=INIT_STD)
         self.memory_hops.reset_parameters()
 
+    # answers
+
+    def set_answer_words(self, answer_word_ids: Sequence[int] | Tensor) -> None:
+        """Score answer class a by output row ``answer_word_ids[a]`` (answers as words): the
+        word's id for an answer that is a word, V + a for one that is not."""
+        if not self.answers_as_words:
+            raise ValueError("set_answer_words needs answers_as_words=True")
+        rows = torch.as_tensor(answer_word_ids, dtype=torch.long)
+        if rows.shape != self.answer_word_ids.shape:
+            raise ValueError(
+                f"answer_word_ids has shape {tuple(rows.shape)} but the model has "
+                f"{self.num_answers} answer classes (expected shape {(self.num_answers,)})"
+            )
+        if rows.numel() and (int(rows.min()) < 1 or int(rows.max()) >= self.num_outputs):
+            raise ValueError(
+                f"answer_word_ids must lie in [1, {self.num_outputs - 1}] (word ids, or V + the "
+                f"class), got [{int(rows.min())}, {int(rows.max())}]"
+            )
+        self.answer_word_ids.copy_(rows.to(self.answer_word_ids.device))
+
+    def answer_targets(self, answers: Tensor) -> Tensor:
+        """Answer classes (B,) as output indices (B,); unknown answers (< 0) are kept."""
+        if not self.answers_as_words:
+            return answers
+        rows = self.answer_word_ids[answers.clamp_min(0)]  # (B,)
+        return torch.where(answers.lt(0), answers, rows)  # (B,)
+
+    def answer_class(self, output: int) -> int | None:
+        """The answer class that output index ``output`` scores; None for a word that is no
+        answer."""
+        if not self.answers_as_words:
+            return output if self.num_answers is not None else None
+        matches = (self.answer_word_ids == output).nonzero().flatten().tolist()
+        return matches[0] if matches else None
+
     # parameters by role
 
     @property
     def _adjacent(self) -> bool:
-        return self.config.weight_tying == "adjacent"
+        return self.weight_tying == "adjacent"
 
     @property
     def question_embedding(self) -> nn.Embedding:
@@ -591,34 +654,34 @@ class MemN2N(nn.Module):
     @property
     def input_embeddings(self) -> list[nn.Embedding]:
         """A^1..A^K."""
-        hops = self.config.hops
+        hops = self.hops
         return list(self.embeddings[:hops]) if self._adjacent else [self.embeddings[1]] * hops
 
     @property
     def output_embeddings(self) -> list[nn.Embedding]:
         """C^1..C^K."""
-        hops = self.config.hops
+        hops = self.hops
         return list(self.embeddings[1:]) if self._adjacent else [self.embeddings[2]] * hops
 
     @property
     def input_temporal(self) -> list[nn.Parameter]:
         """T_A^1..T_A^K, (M, D) each; empty without temporal encoding."""
-        if not self.config.temporal_encoding:
+        if not self.temporal_encoding:
             return []
-        hops = self.config.hops
+        hops = self.hops
         return list(self.temporal[:hops]) if self._adjacent else [self.temporal[0]] * hops
 
     @property
     def output_temporal(self) -> list[nn.Parameter]:
         """T_C^1..T_C^K, (M, D) each; empty without temporal encoding."""
-        if not self.config.temporal_encoding:
+        if not self.temporal_encoding:
             return []
-        hops = self.config.hops
+        hops = self.hops
         return list(self.temporal[1:]) if self._adjacent else [self.temporal[1]] * hops
 
     @property
     def answer_weight(self) -> Tensor:
-        """W, (A, D): C^K's table under adjacent tying with word answers."""
+        """W, (O, D): C^K's table under adjacent tying with word answers."""
         return self.embeddings[-1].weight if self.answer is None else self.answer.weight
 
     # forward
@@ -628,7 +691,7 @@ class MemN2N(nn.Module):
     ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
         """Position weights for the story (W, D) and question (W', D) words, and the (D,)
         scale of the temporal vectors; None where nothing is scaled."""
-        encoding, size = self.config.encoding, self.config.embedding_size
+        encoding, size = self.encoding, self.embedding_size
         options = {"device": like.device, "dtype": like.dtype}
         if encoding == "bow":
             return None, None, None
@@ -637,7 +700,7 @@ class MemN2N(nn.Module):
             return story, position_encoding(question_width, size, **options), None
         # The authors' code: one table for the padded width, plus the time word's column.
         width = max(story_width, question_width)
-        time_word = 1 if self.config.temporal_encoding else 0
+        time_word = 1 if self.temporal_encoding else 0
         table = position_encoding_authors(width + time_word, size, **options)  # (J, D)
         time_scale = table[-1] if time_word else None  # (D,)
         return table[:story_width], table[:question_width], time_scale
@@ -650,26 +713,32 @@ class MemN2N(nn.Module):
         *,
         use_softmax: bool = True,
         random_noise: float | None = None,
-        return_attention: bool = False,
+        return_internals: bool = False,
     ) -> Tensor | tuple[Tensor, MemN2NInternals]:
         dims = check_shape("story", story, ("B", "S", "W"))
         check_shape("question", question, (dims["B"], None))
         _check_word_ids("story", story)
         _check_word_ids("question", question)
-        _check_vocabulary(self.config.vocab_size, story=story, question=question)
+        table_rows = self.embeddings[0].num_embeddings
+        _check_vocabulary(table_rows, story=story, question=question)
         if story_mask is None:
             story_mask = story.ne(0).any(-1)  # (B, S) a slot with any word is real
         check_shape("story_mask", story_mask, (dims["B"], dims["S"]))
         story_mask = story_mask.to(torch.bool)
-        if self.config.temporal_encoding and dims["S"] > self.config.memory_size:
+        if self.temporal_encoding and dims["S"] > self.memory_size:
             raise ValueError(
                 f"story has {dims['S']} slots (shape {tuple(story.shape)}) but memory_size is "
-                f"{self.config.memory_size}; keep the {self.config.memory_size} most recent"
+                f"{self.memory_size}; keep the {self.memory_size} most recent"
             )
-        noise = self.config.random_noise if random_noise is None else random_noise
+        noise = self.random_noise if random_noise is None else random_noise
         _check_fraction("random_noise", noise)
-        time_gaps = self.config.random_noise_mode == "time_gaps"
-        if self.training and noise > 0 and not time_gaps:
+        time_gaps = self.random_noise_mode == "time_gaps"
+        inserts_noise = self.training and noise > 0 and not time_gaps
+        if not self.attend_to_empty_slots:  # empty slots in the softmax: keep all S of them
+            story, story_mask = trim_padding(
+                story, story_mask, random_noise=noise if inserts_noise else 0.0
+            )  # (B, S', W), (B, S')
+        if inserts_noise:
             story, story_mask = insert_random_noise(story, story_mask, noise)
 
         weight = self.embeddings[0].weight
@@ -683,66 +752,77 @@ class MemN2N(nn.Module):
         tables = self.embeddings if self._adjacent else self.embeddings[1:]
         memories = torch.stack(
             [embed_sentences(story, table.weight, story_encoding) for table in tables], dim=1
-        )  # (B, K+1 or 2, S, D)
+        )  # (B, K+1 or 2, S', D)
         if self.training and noise > 0 and time_gaps:
             time = noisy_temporal_indices(
-                story_mask, noise, memory_size=self.config.memory_size
-            )  # (B, S)
+                story_mask, noise, memory_size=self.memory_size
+            )  # (B, S')
         else:
-            time = temporal_indices(story_mask)  # (B, S)
-        if self.config.temporal_encoding:
-            real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, S, 1) empty slots get none
+            time = temporal_indices(story_mask)  # (B, S')
+        if self.temporal_encoding:
+            real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, S', 1) empty slots get none
             temporal = torch.stack([table[time] * real for table in self.temporal], dim=1)
-            # (B, K+1 or 2, S, D)
+            # (B, K+1 or 2, S', D)
             memories = memories + (temporal if time_scale is None else temporal * time_scale)
         if self._adjacent:
-            memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, H, S, D) each
+            memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, H, S', D) each
         else:
-            memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, S, D) shared by hops
+            memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, S', D) shared by hops
 
-        attention_mask = None if self.config.attend_to_empty_slots else story_mask  # (B, S)
+        attention_mask = None if self.attend_to_empty_slots else story_mask  # (B, S')
         state, attention = self.memory_hops(
             memory_in, memory_out, query, attention_mask, use_softmax=use_softmax
-        )  # (B, D), (B, H, S)
-        logits = state @ self.answer_weight.T  # (B, A)
-        if not return_attention:
+        )  # (B, D), (B, H, S')
+        logits = state @ self.answer_weight.T  # (B, O)
+        if not return_internals:
             return logits
+        dropped = dims["S"] - story_mask.shape[1]  # leading slots cut by trim_padding
         return logits, MemN2NInternals(
-            attention=attention, story_mask=story_mask, temporal_index=time
+            attention=F.pad(attention, (dropped, 0)),  # (B, H, S)
+            story_mask=F.pad(story_mask, (dropped, 0)),  # (B, S)
+            temporal_index=F.pad(time, (dropped, 0)),  # (B, S)
         )
 
 
 # builders
 
 
-def memn2n_babi_1k(vocab_size: int, num_answers: int, *, memory_size: int = 50) -> MemN2N:
-    """bAbI 1k, per task (section 4): d = 20, K = 3, PE, TE, adjacent tying, RN 0.1.
+def memn2n_babi_1k(
+    vocab_size: int,
+    num_answers: int | None = None,
+    *,
+    answer_word_ids: list[int] | None = None,
+    memory_size: int = 50,
+    embedding_size: int = 20,
+) -> MemN2N:
+    """bAbI 1k, per task (section 4): d = 20, K = 3, PE, TE, adjacent tying, RN 0.1; with
+    ``num_answers`` the answers are words (W^T = C^K, ``answers_as_words``).
 
     Train with linear start by calling with ``use_softmax=False`` for the first epochs.
     """
     return MemN2N(
         vocab_size=vocab_size,
         num_answers=num_answers,
+        answers_as_words=num_answers is not None,
+        answer_word_ids=answer_word_ids,
         memory_size=memory_size,
-        embedding_size=20,
-        hops=3,
-        encoding="position",
-        temporal_encoding=True,
-        weight_tying="adjacent",
+        embedding_size=embedding_size,
         random_noise=0.1,
     )
 
 
-def memn2n_babi_joint(vocab_size: int, num_answers: int, *, memory_size: int = 50) -> MemN2N:
+def memn2n_babi_joint(
+    vocab_size: int,
+    num_answers: int | None = None,
+    *,
+    answer_word_ids: list[int] | None = None,
+    memory_size: int = 50,
+) -> MemN2N:
     """bAbI, all 20 tasks jointly (section 4): as :func:`memn2n_babi_1k` with d = 50."""
-    return MemN2N(
-        vocab_size=vocab_size,
-        num_answers=num_answers,
+    return memn2n_babi_1k(
+        vocab_size,
+        num_answers,
+        answer_word_ids=answer_word_ids,
         memory_size=memory_size,
         embedding_size=50,
-        hops=3,
-        encoding="position",
-        temporal_encoding=True,
-        weight_tying="adjacent",
-        random_noise=0.1,
     )

@@ -163,9 +163,10 @@ def test_generated_source_calls_the_generator_once(tmp_path, monkeypatch):
         calls.append((list(tasks), num_train, num_test, seed))
         return write_fixture(Path(directory) / "written", train=num_train, test=num_test)
 
-    fake = types.ModuleType("tasks.babi.generator")
+    name = BabiDataModule.__module__.rpartition(".")[0] + ".generator"  # (memnets_)tasks.babi
+    fake = types.ModuleType(name)
     fake.write_dataset = write_dataset
-    monkeypatch.setitem(sys.modules, "tasks.babi.generator", fake)
+    monkeypatch.setitem(sys.modules, name, fake)
     arguments = dict(
         task=1, source="generated", generated_dir=str(tmp_path / "gen"),
         generated_train_questions=20, generated_test_questions=5, seed=3,

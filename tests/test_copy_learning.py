@@ -3,6 +3,7 @@
 import lightning
 import pytest
 
+from memnets.ntm import NTM
 from memnets.training.sequence_module import SequenceTaskModule
 from tasks.algorithmic import CopyTask
 from tasks.sequence_data import AlgorithmicDataModule
@@ -17,11 +18,12 @@ def train_copy(*, max_length: int, steps: int, seed: int = 0, **model):
         val_episodes=64,
         seed=seed,
     )
-    module = SequenceTaskModule(
+    ntm = NTM(
         input_size=data.input_size,
         output_size=data.output_size,
-        **{"controller_size": 32, "memory_slots": 8, "memory_width": 8, "lr": 3e-3, **model},
+        **{"controller_size": 32, "memory_slots": 8, "memory_width": 8, **model},
     )
+    module = SequenceTaskModule(ntm, lr=3e-3)
     trainer = lightning.Trainer(
         max_steps=steps,
         logger=False,

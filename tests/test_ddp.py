@@ -45,7 +45,7 @@ MEMN2N = [
     "--data.generated_train_questions", "100",
     "--data.generated_test_questions", "20",
     "--data.batch_size", "24",  # 45 questions a rank: 2 steps an epoch
-    "--model.init_args.embedding_size", "8",
+    "--model.init_args.model.init_args.embedding_size", "8",
     "--model.init_args.linear_start_epochs", "1",
 ]  # fmt: skip
 

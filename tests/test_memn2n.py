@@ -10,7 +10,6 @@ from torch import nn
 
 from memnets.memn2n import (
     MemN2N,
-    MemN2NConfig,
     MemoryHops,
     embed_sentences,
     insert_random_noise,
@@ -89,7 +88,7 @@ def test_model_with_authors_encoding_scales_words_and_time_by_hand():
     _set(model.question_embedding.weight, [[0, 0], [1, 1], [0, 0]])  # B: u = [1.25, 0.75]
     _set(model.input_temporal[0], [[4, 8], [0, 0]])  # T_A[0] scaled: [3, 10]
     story = torch.tensor([[[2]]])  # one sentence of word 2, embedded by A^1 = B to zero
-    _, internals = model(story, torch.tensor([[1]]), use_softmax=False, return_attention=True)
+    _, internals = model(story, torch.tensor([[1]]), use_softmax=False, return_internals=True)
     # score = u . (0 + [3, 10]) = 1.25 * 3 + 0.75 * 10
     torch.testing.assert_close(internals.attention, torch.tensor([[[1.25 * 3 + 0.75 * 10]]]))
     # without temporal encoding J = W = 1 and l = 1: u = [1, 1]
@@ -97,7 +96,7 @@ def test_model_with_authors_encoding_scales_words_and_time_by_hand():
         memory_size=2, encoding="position_authors", temporal_encoding=False, **ONE_HOP_D2
     ).eval()
     _set(plain.question_embedding.weight, [[0, 0], [1, 1], [2, 3]])
-    _, internals = plain(story, torch.tensor([[1]]), use_softmax=False, return_attention=True)
+    _, internals = plain(story, torch.tensor([[1]]), use_softmax=False, return_internals=True)
     torch.testing.assert_close(internals.attention, torch.tensor([[[5.0]]]))  # [1,1].[2,3]
 
 
@@ -114,13 +113,13 @@ def test_attend_to_empty_slots_keeps_zero_scores_in_the_softmax():
     story = torch.zeros(1, 3, 1, dtype=torch.long)
     mask = torch.tensor([[False, False, True]])
     question = torch.tensor([[1]])
-    _, internals = model(story, question, mask, return_attention=True)
+    _, internals = model(story, question, mask, return_internals=True)
     score = 1.0 * 0.5  # u . T_A[0] for the real slot; A^1 = B embeds word 0 to zero
     total = math.exp(score) + 2
     expected = torch.tensor([[[1 / total, 1 / total, math.exp(score) / total]]])
     torch.testing.assert_close(internals.attention, expected)
     masked.load_state_dict(model.state_dict())
-    _, internals = masked(story, question, mask, return_attention=True)
+    _, internals = masked(story, question, mask, return_internals=True)
     torch.testing.assert_close(internals.attention, torch.tensor([[[0.0, 0.0, 1.0]]]))
 
 
@@ -159,11 +158,11 @@ def test_time_gap_noise_keeps_slots_and_applies_only_in_training():
         random_noise=0.5,
         random_noise_mode="time_gaps",
     )
-    _, internals = model(story, question, mask, return_attention=True)
+    _, internals = model(story, question, mask, return_internals=True)
     assert torch.equal(internals.story_mask, mask)  # no slot inserted
     assert not torch.equal(internals.temporal_index, temporal_indices(mask))
     model.eval()
-    _, internals = model(story, question, mask, return_attention=True)
+    _, internals = model(story, question, mask, return_internals=True)
     assert torch.equal(internals.temporal_index, temporal_indices(mask))
 
 
@@ -195,7 +194,7 @@ def test_hop_attention_sums_to_one_over_real_slots_and_zero_on_masked():
     story, question, mask = _story()
     torch.manual_seed(0)
     model = MemN2N(vocab_size=12, num_answers=4, memory_size=5).eval()
-    logits, internals = model(story, question, mask, return_attention=True)
+    logits, internals = model(story, question, mask, return_internals=True)
     assert logits.shape == (3, 4)
     attention = internals.attention  # (B, H, S)
     assert attention.shape == (3, 3, 5)
@@ -226,7 +225,7 @@ def _one_hop_model():
 
 def test_linear_start_weights_are_raw_scores_by_hand():
     model, story, question, mask = _one_hop_model()
-    logits, internals = model(story, question, mask, use_softmax=False, return_attention=True)
+    logits, internals = model(story, question, mask, use_softmax=False, return_internals=True)
     # scores u.m = [1, 4, (masked) 0]; o = 1 [1, 1] + 4 [2, -1] = [9, -3]; W(u + o) = [10, -1]
     torch.testing.assert_close(internals.attention, torch.tensor([[[1.0, 4.0, 0.0]]]))
     torch.testing.assert_close(logits, torch.tensor([[10.0, -1.0]]))
@@ -234,7 +233,7 @@ def test_linear_start_weights_are_raw_scores_by_hand():
 
 def test_softmax_hop_by_hand():
     model, story, question, mask = _one_hop_model()
-    logits, internals = model(story, question, mask, return_attention=True)
+    logits, internals = model(story, question, mask, return_internals=True)
     p1, p2 = 1 / (1 + math.exp(3)), math.exp(3) / (1 + math.exp(3))  # softmax([1, 4])
     torch.testing.assert_close(internals.attention, torch.tensor([[[p1, p2, 0.0]]]))
     expected = torch.tensor([[1 + p1 + 2 * p2, 2 + p1 - p2]])  # u + o
@@ -300,7 +299,7 @@ def test_model_uses_temporal_row_zero_for_most_recent_sentence():
     story = torch.zeros(2, 4, 1, dtype=torch.long)  # empty sentences: m_i = T_A[t_i]
     mask = torch.tensor([[True, True, False, False], [True, True, True, False]])
     question = torch.tensor([[1], [1]])
-    _, internals = model(story, question, mask, use_softmax=False, return_attention=True)
+    _, internals = model(story, question, mask, use_softmax=False, return_internals=True)
     expected = torch.tensor([[[20.0, 10.0, 0.0, 0.0]], [[30.0, 20.0, 10.0, 0.0]]])
     torch.testing.assert_close(internals.attention, expected)
     assert torch.equal(internals.temporal_index, torch.tensor([[1, 0, 0, 0], [2, 1, 0, 0]]))
@@ -411,16 +410,16 @@ def test_model_applies_random_noise_only_in_training():
     clean = MemN2N(vocab_size=12, num_answers=4, memory_size=12)
     clean.load_state_dict(model.state_dict())
 
-    logits, internals = model(story, question, mask, return_attention=True)  # training mode
+    logits, internals = model(story, question, mask, return_internals=True)  # training mode
     assert logits.shape == (64, 4) and internals.attention.shape == (64, 3, 12)
     assert internals.story_mask.sum() > mask.sum()  # about 0.5 * 5 empty slots per item
     assert not torch.equal(internals.temporal_index, temporal_indices(mask))
-    _, off = model(story, question, mask, random_noise=0.0, return_attention=True)
+    _, off = model(story, question, mask, random_noise=0.0, return_internals=True)
     assert torch.equal(off.story_mask, mask)
 
     model.eval()
     clean.eval()
-    logits, internals = model(story, question, mask, return_attention=True)
+    logits, internals = model(story, question, mask, return_internals=True)
     assert torch.equal(internals.story_mask, mask)
     torch.testing.assert_close(logits, clean(story, question, mask))
 
@@ -456,10 +455,10 @@ def test_batch_items_are_independent_in_eval():
     story, question, mask = _story()
     torch.manual_seed(0)
     model = MemN2N(vocab_size=12, num_answers=4, memory_size=5, random_noise=0.1).eval()
-    together, internals = model(story, question, mask, return_attention=True)
+    together, internals = model(story, question, mask, return_internals=True)
     for i in range(story.shape[0]):
         item = (story[i : i + 1], question[i : i + 1], mask[i : i + 1])
-        alone, one = model(*item, return_attention=True)
+        alone, one = model(*item, return_internals=True)
         torch.testing.assert_close(alone, together[i : i + 1])
         torch.testing.assert_close(one.attention, internals.attention[i : i + 1])
 
@@ -535,16 +534,15 @@ def test_impossible_configs_are_rejected(overrides, name):
         MemN2N(vocab_size=10, **overrides)
 
 
-def test_builders_and_config():
+def test_builders():
     small = memn2n_babi_1k(30, 8)
-    assert (small.config.embedding_size, small.config.hops) == (20, 3)
-    assert small.config.encoding == "position" and small.config.temporal_encoding
-    assert small.config.weight_tying == "adjacent" and small.config.random_noise == 0.1
-    assert memn2n_babi_joint(30, 8).config.embedding_size == 50
+    assert (small.embedding_size, small.hops) == (20, 3)
+    assert small.encoding == "position" and small.temporal_encoding
+    assert small.weight_tying == "adjacent" and small.random_noise == 0.1
+    assert small.answers_as_words and small.num_outputs == 30 + 8  # W^T = C^K
+    assert memn2n_babi_joint(30, 8).embedding_size == 50
     story, question, mask = _story(vocab_size=30)
-    assert small(story, question, mask, use_softmax=False).shape == (3, 8)
-    config = MemN2NConfig(vocab_size=30, num_answers=8, hops=2, weight_tying="layerwise")
-    assert MemN2N.from_config(config).config == config
+    assert small(story, question, mask, use_softmax=False).shape == (3, 38)
 
 
 # a tiny task

@@ -37,7 +37,7 @@ MEMN2N = [
     "--data.generated_train_questions", "40",
     "--data.generated_test_questions", "10",
     "--data.batch_size", "12",
-    "--model.init_args.embedding_size", "8",
+    "--model.init_args.model.init_args.embedding_size", "8",
     "--model.init_args.linear_start_epochs", "0",
 ]  # fmt: skip
 

@@ -18,14 +18,13 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from memnets.memn2n import MemN2N, memn2n_babi_1k, trim_padding
 from memnets.training.cli import main
 from memnets.training.qa_module import (
     QAModule,
     answer_errors,
-    answer_word_ids,
     learning_rate,
     masked_cross_entropy,
-    trim_padding,
     use_softmax,
 )
 from tasks.babi.datamodule import BabiDataModule
@@ -54,14 +53,26 @@ def tiny_data(tmp_path: Path, task=1, *, train: int = 100, test: int = 50) -> Ba
     )
 
 
+MODULE_ARGUMENTS = {"optimizer", "loss_reduction", "clip_per_parameter", "lr", "lr_halve_every",
+                    "linear_start_epochs", "linear_start_lr"}  # fmt: skip
+
+
 def tiny_module(datamodule: BabiDataModule, **overrides) -> QAModule:
-    arguments = dict(
-        input_size=datamodule.input_size,
-        output_size=datamodule.output_size,
+    """A QAModule over a d = 8 MemN2N sized by ``datamodule``, answers as words, one
+    linear-start epoch; ``overrides`` go to the module or the model by name."""
+    model_arguments = dict(
+        vocab_size=datamodule.vocab_size,
+        num_answers=datamodule.num_answers,
+        answers_as_words=True,
+        answer_word_ids=datamodule.answer_word_ids,
+        memory_size=datamodule.memory_size,
         embedding_size=8,
-        linear_start_epochs=1,
+        random_noise=0.1,
     )
-    return QAModule(**{**arguments, **overrides})
+    module_arguments = dict(linear_start_epochs=1)
+    for name, value in overrides.items():
+        (module_arguments if name in MODULE_ARGUMENTS else model_arguments)[name] = value
+    return QAModule(MemN2N(**model_arguments), **module_arguments)
 
 
 def trainer(tmp_path: Path, **overrides) -> lightning.Trainer:
@@ -157,11 +168,13 @@ def test_empty_slots_in_the_softmax_are_never_trimmed(tmp_path):
     module = tiny_module(datamodule, attend_to_empty_slots=True, linear_start_epochs=0).eval()
     batch = next(iter(datamodule.test_dataloader()))
     logits, *_ = module._evaluate(batch, softmax=True)
-    full = module.model(batch.story, batch.question, batch.story_mask)
-    torch.testing.assert_close(logits, full)
     story, mask = trim_padding(batch.story, batch.story_mask, random_noise=0.0)
     assert story.shape[1] < batch.story.shape[1]
-    assert not torch.allclose(module.model(story, batch.question, mask), full)
+    with torch.no_grad():
+        full = module.model(batch.story, batch.question, batch.story_mask)
+        trimmed = module.model(story, batch.question, mask)
+    torch.testing.assert_close(logits, full)
+    assert not torch.allclose(trimmed, full)
 
 
 def test_gradients_are_clipped_per_parameter_or_by_lightning(tmp_path, monkeypatch):
@@ -184,22 +197,22 @@ def test_gradients_are_clipped_per_parameter_or_by_lightning(tmp_path, monkeypat
 
 def test_answers_are_scored_by_their_words_rows_of_the_last_output_embedding(tmp_path):
     """W^T = C^K (adjacent tying): an answer that is a word is scored by that word's row."""
-    assert answer_word_ids(["garden", "n,w"], ["<nil>", "<unk>", "garden"]).tolist() == [2, 4]
     datamodule = tiny_data(tmp_path, task=[1, 19], train=40, test=20)  # 19: "n,w" answers
     module = tiny_module(datamodule)
-    module.trainer = lightning.Trainer(logger=False, enable_progress_bar=False)
-    module.trainer.datamodule = datamodule
-    module.setup("fit")
     vocabulary = datamodule.vocabulary
     size = vocabulary.size
     assert module.model.answer is None  # no separate W
     assert module.model.answer_weight is module.model.output_embeddings[-1].weight
     assert module.model.answer_weight.shape[0] == size + vocabulary.num_answers
     for label, answer in enumerate(vocabulary.answers):
-        row = int(module.answer_word_ids[label])
+        row = int(module.model.answer_word_ids[label])
         assert row == (vocabulary.words.index(answer) if "," not in answer else size + label)
-    assert module._decode(int(module.answer_word_ids[0]), vocabulary) == vocabulary.answers[0]
-    assert "answer_word_ids" in module.state_dict()  # checkpoints keep the mapping
+        assert module.model.answer_class(row) == label
+    first = int(module.model.answer_word_ids[0])
+    assert module._decode(first, vocabulary) == vocabulary.answers[0]
+    assert "model.answer_word_ids" in module.state_dict()  # checkpoints keep the mapping
+    targets = module.model.answer_targets(torch.tensor([0, -100]))
+    assert targets.tolist() == [first, -100]
     separate = tiny_module(datamodule, answers_as_words=False)
     assert separate.model.answer is not None and separate.model.answer_weight.shape[0] == len(
         vocabulary.answers
@@ -219,7 +232,7 @@ def test_cli_fit_logs_errors_softmax_switch_and_hop_attention_png(tmp_path, caps
             "--data.generated_dir", str(tmp_path / "generated"),
             "--data.generated_train_questions", "100",
             "--data.generated_test_questions", "50",
-            "--model.init_args.embedding_size", "8",
+            "--model.init_args.model.init_args.embedding_size", "8",
             "--model.init_args.linear_start_epochs", "1",
             "--trainer.max_epochs", "3",
             "--trainer.enable_progress_bar", "false",
@@ -282,22 +295,25 @@ def test_every_other_memn2n_config_trains_one_step_on_generated_data(config, tmp
     assert torch.isfinite(cli.trainer.callback_metrics["test/error"])  # tested after fit
 
 
-def test_cli_rejects_a_memory_size_that_differs_from_the_data(tmp_path):
-    with pytest.raises(ValueError, match="memory_size"):
-        main(
-            [
-                "fit",
-                "--config", str(CONFIG),
-                "--data.generated_dir", str(tmp_path / "generated"),
-                "--data.generated_train_questions", "20",
-                "--data.generated_test_questions", "10",
-                "--data.memory_size", "20",
-                "--trainer.max_epochs", "1",
-                "--trainer.enable_progress_bar", "false",
-                "--trainer.logger", "false",
-                "--trainer.default_root_dir", str(tmp_path),  # config.yaml goes there
-            ]
-        )  # fmt: skip
+def test_cli_links_the_memory_size_from_the_data(tmp_path):
+    """The memory size is set once, on the data; the model's temporal tables follow it."""
+    cli = main(
+        [
+            "fit",
+            "--config", str(CONFIG),
+            "--data.generated_dir", str(tmp_path / "generated"),
+            "--data.generated_train_questions", "20",
+            "--data.generated_test_questions", "10",
+            "--data.memory_size", "20",
+            "--trainer.fast_dev_run", "true",
+            "--trainer.enable_progress_bar", "false",
+            "--trainer.logger.init_args.save_dir", str(tmp_path),
+        ]
+    )  # fmt: skip
+    assert cli.model.model.memory_size == 20 == cli.datamodule.memory_size
+    assert all(table.shape[0] == 20 for table in cli.model.model.temporal)  # (M, D)
+    assert cli.model.model.vocab_size == cli.datamodule.vocab_size
+    assert cli.model.model.answer_word_ids.tolist() == cli.datamodule.answer_word_ids
 
 
 # linear start across a checkpoint resume
@@ -368,11 +384,13 @@ def test_short_run_learns_generated_task_1(tmp_path):
     questions; seeds 0-3 reach 4-5.5% test error (chance is about 83%)."""
     lightning.seed_everything(0, verbose=False)
     datamodule = tiny_data(tmp_path, train=1000, test=200)
-    module = QAModule(
-        input_size=datamodule.input_size,
-        output_size=datamodule.output_size,
-        linear_start_epochs=0,
+    model = memn2n_babi_1k(
+        datamodule.vocab_size,
+        datamodule.num_answers,
+        answer_word_ids=datamodule.answer_word_ids,
+        memory_size=datamodule.memory_size,
     )
+    module = QAModule(model, linear_start_epochs=0)
     run = trainer(tmp_path, max_epochs=15)
     run.fit(module, datamodule=datamodule)
     assert run.test(module, datamodule=datamodule, verbose=False)[0]["test/error"] < 0.1

@@ -1,5 +1,7 @@
 """End-to-end: the real CLI trains an NTM, writes checkpoints and TensorBoard scalars and PNGs."""
 
+import csv
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +17,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 TINY = [
     "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
-    "--model.init_args.controller_size", "16",
+    "--model.init_args.model.init_args.controller_size", "16",
     "--model.init_args.compile", "false",
-    "--model.init_args.memory_slots", "8",
-    "--model.init_args.memory_width", "6",
+    "--model.init_args.model.init_args.memory_slots", "8",
+    "--model.init_args.model.init_args.memory_width", "6",
     "--data.task.init_args.max_length", "3",
     "--data.batch_size", "4",
     "--data.train_batches_per_epoch", "3",
@@ -84,20 +86,42 @@ def test_cli_validate_subcommand_loads_a_checkpoint(tmp_path):
         + ["--trainer.default_root_dir", str(tmp_path)]
     )
     assert "val/bit_errors" in cli.trainer.callback_metrics
-    from memnets.training.generalisation import main as evaluate
 
+
+def test_test_subcommand_writes_the_bit_errors_vs_length_table(tmp_path):
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    last = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
     out = tmp_path / "generalisation"
-    results = evaluate(
-        ["--ckpt", str(last), "--lengths", "2", "6", "--episodes", "4", "--out", str(out)]
-    )
-    assert [r.length for r in results] == [2, 6]
-    assert all(0 <= r.bit_errors <= r.length * 8 for r in results)  # at most every output bit
+    main(
+        ["test", *TINY, "--ckpt_path", str(last), "--data.generalisation_lengths", "[2,6]",
+         "--data.test_episodes", "4", "--generalisation.out", str(out),
+         "--trainer.logger.init_args.save_dir", str(tmp_path / "tested")]
+    )  # fmt: skip
+    rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    assert [int(row["length"]) for row in rows] == [2, 6]
+    for row in rows:  # at most every output bit wrong; perfect is a fraction
+        assert 0 <= float(row["bit_errors_per_sequence"]) <= int(row["length"]) * 8
+        assert 0 <= float(row["perfect"]) <= 1
     assert "| 6 |" in out.with_suffix(".md").read_text()
     assert out.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
-    events = read_events(tmp_path / "generalisation_tensorboard")
+    events = read_events(tmp_path / "tested" / "ntm_copy" / "version_0")
     steps = [event.step for event in events.Scalars("generalisation/bit_errors")]
     assert steps == [2, 6]
+    values = [event.value for event in events.Scalars("generalisation/bit_errors")]
+    expected = [float(row["bit_errors_per_sequence"]) for row in rows]
+    assert values == pytest.approx(expected, abs=1e-4)
     assert "generalisation/bit_errors_vs_length" in events.Tags()["images"]
+
+
+def test_evaluate_py_wraps_the_test_subcommand(tmp_path):
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    last = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
+    out = tmp_path / "evaluated"
+    evaluate = runpy.run_path(str(ROOT / "evaluate.py"))["main"]
+    evaluate(["--ckpt", str(last), "--lengths", "3", "5", "--episodes", "4", "--out", str(out)])
+    assert [row["length"] for row in csv.DictReader(out.with_suffix(".csv").open())] == ["3", "5"]
+    with pytest.raises(SystemExit, match="config.yaml"):
+        evaluate(["--ckpt", str(tmp_path / "missing.ckpt"), "--out", str(out)])
 
 
 def test_print_config_runs_as_a_subprocess():

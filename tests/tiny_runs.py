@@ -15,9 +15,9 @@ def tiny_ntm(*, batches_per_epoch: int, episodes: int) -> list[str]:
     return [
         "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
         "--model.init_args.compile", "false",
-        "--model.init_args.controller_size", "8",
-        "--model.init_args.memory_slots", "6",
-        "--model.init_args.memory_width", "4",
+        "--model.init_args.model.init_args.controller_size", "8",
+        "--model.init_args.model.init_args.memory_slots", "6",
+        "--model.init_args.model.init_args.memory_width", "4",
         "--data.task.init_args.width", "4",
         "--data.task.init_args.max_length", "3",
         "--data.batch_size", "4",
@@ -33,7 +33,7 @@ def tiny_qa(generated_dir: Path) -> list[str]:
     20 test questions, d = 8, one linear-start epoch, batch 8."""
     return [
         "--config", str(ROOT / "configs" / "memn2n_babi.yaml"),
-        "--model.init_args.embedding_size", "8",
+        "--model.init_args.model.init_args.embedding_size", "8",
         "--model.init_args.linear_start_epochs", "1",
         "--data.generated_dir", str(generated_dir),
         "--data.generated_train_questions", "60",

@@ -22,14 +22,32 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.cli import LightningCLI
 
+from memnets.training.configs import ConfigError, expand_config_args
+from memnets.training.generalisation import GeneralisationReport
 from memnets.training.guards import NonFiniteError
 from memnets.training.pictures import MemoryPictures
 from memnets.training.resume import ResumableCheckpoint, TrainingStateCheckpoint
+
+# sizes that come from the data, linked into the model when the model takes them
+DATA_SIZES = (
+    "input_size",
+    "output_size",
+    "vocab_size",
+    "num_answers",
+    "answer_word_ids",
+    "memory_size",
+)
+
+
+def _data_size(datamodule, *, name: str):
+    """The data module's ``name`` (None when it has none: then the model's own is kept)."""
+    return getattr(datamodule, name, None)
 
 
 class MemnetsCLI(LightningCLI):
@@ -39,6 +57,13 @@ class MemnetsCLI(LightningCLI):
             type=int,
             default=1,
             help="torch intra-op threads; small recurrent models run fastest on 1 (bench/)",
+        )
+        parser.add_argument(
+            "--base",
+            type=str | None,
+            default=None,
+            help="the config this config extends (resolved before parsing; see "
+            "memnets.training.configs)",
         )
         parser.add_lightning_class_args(ResumableCheckpoint, "checkpoint")
         parser.set_defaults(
@@ -50,16 +75,21 @@ class MemnetsCLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(MemoryPictures, "pictures")
-        parser.link_arguments(
-            "data.input_size", "model.init_args.input_size", apply_on="instantiate"
-        )
-        parser.link_arguments(
-            "data.output_size", "model.init_args.output_size", apply_on="instantiate"
-        )
+        parser.add_lightning_class_args(GeneralisationReport, "generalisation")
+        for size in DATA_SIZES:  # a size the chosen model lacks is not linked
+            parser.link_arguments(
+                "data",
+                f"model.init_args.model.init_args.{size}",
+                compute_fn=partial(_data_size, name=size),
+                apply_on="instantiate",
+            )
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         torch.set_num_threads(config.num_threads)
+        config.base = None  # already applied: the saved config.yaml stands alone
+        if self.subcommand != "fit":  # only a fit run saves its config.yaml (beside its
+            self.save_config_callback = None  # checkpoints); a test must not overwrite one
         self._started = time.perf_counter()
 
     def after_fit(self) -> None:
@@ -103,6 +133,16 @@ class MemnetsCLI(LightningCLI):
 
 
 def main(args: list[str] | None = None) -> MemnetsCLI:
+    """Run the command line on ``args`` (default ``sys.argv[1:]``); configs may be given by
+    name and may extend a ``base:`` config (see :mod:`memnets.training.configs`)."""
+    try:
+        if args is None:  # expanded in place: LightningCLI warns when given both, and DDP
+            sys.argv[1:] = expand_config_args(sys.argv[1:])  # relaunches ranks from sys.argv
+        else:
+            args = expand_config_args(list(args))
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
     try:
         return MemnetsCLI(
             subclass_mode_model=True,
@@ -119,3 +159,16 @@ def main(args: list[str] | None = None) -> MemnetsCLI:
     except NonFiniteError as error:
         print(f"\nerror: {error}", file=sys.stderr)
         raise SystemExit(1) from error
+    except ValueError as error:
+        # A data module that cannot read its data fails while the CLI links its sizes into
+        # the model; jsonargparse wraps that error: raise the data module's own (file:line).
+        cause = error.__cause__
+        if "compute_fn of link" in str(error) and isinstance(cause, Exception):
+            raise cause from None
+        raise
+
+
+def run() -> None:
+    """The ``memnets`` command (``[project.scripts]`` in pyproject.toml): :func:`main` on
+    ``sys.argv``. Returns None, as a console script exits with what its function returns."""
+    main()

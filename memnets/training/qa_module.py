@@ -58,7 +58,6 @@ Glossary: B batch, S memory slots, W words per sentence, H hops, A answer classe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 import lightning
@@ -73,10 +72,8 @@ from memnets.training.pictures import hop_attention_figure
 __all__ = [
     "QAModule",
     "answer_errors",
-    "answer_word_ids",
     "learning_rate",
     "masked_cross_entropy",
-    "trim_padding",
     "use_softmax",
 ]
 
@@ -122,42 +119,6 @@ def learning_rate(
     return lr * 0.5 ** ((phase_epoch + 1) // lr_halve_every)
 
 
-def answer_word_ids(answers: Sequence[str], words: Sequence[str]) -> Tensor:
-    """The vocabulary row that scores each answer class when answers are words (W^T = C^K).
-
-    An answer that is a vocabulary word is scored by that word's row; any other answer (a
-    multi-word answer such as ``n,w``, or ``nothing`` when it is never a story word) gets a
-    row of its own after the vocabulary, V + its class, as the authors' code adds such
-    answers to its dictionary. Returns (A,) int64.
-
-    >>> answer_word_ids(["garden", "n,w"], ["<nil>", "<unk>", "garden", "went"])
-    tensor([2, 5])
-    """
-    index = {word: position for position, word in enumerate(words)}
-    rows = [index.get(answer, len(words) + label) for label, answer in enumerate(answers)]
-    return torch.tensor(rows, dtype=torch.long)
-
-
-def trim_padding(
-    story: Tensor, story_mask: Tensor, *, random_noise: float
-) -> tuple[Tensor, Tensor]:
-    """Drop the leading empty slots no item of the batch needs; the result is exact.
-
-    Stories are right-aligned (empty slots first), and empty slots change nothing: they are
-    masked out of the attention and of the temporal indices. With L the longest story of
-    the batch, L slots suffice, or 2L - 1 when random noise may insert up to L - 1 empty
-    slots (then no item overflows and loses a sentence that it would have kept in the full
-    S slots). story (B, S, W), story_mask (B, S) -> the last S' <= S slots of each. A batch
-    that is not right-aligned (a real slot among those to drop) is returned whole.
-    """
-    longest = int(story_mask.sum(-1).max()) if story_mask.numel() else 0  # L
-    needed = 2 * longest - 1 if random_noise > 0 else longest
-    keep = min(story.shape[1], max(needed, 1))  # S'
-    if story_mask[:, : story.shape[1] - keep].any():  # not right-aligned: keep everything
-        return story, story_mask
-    return story[:, -keep:], story_mask[:, -keep:]  # (B, S', W), (B, S')
-
-
 def masked_cross_entropy(logits: Tensor, answers: Tensor, *, reduction: str = "mean") -> Tensor:
     """Cross-entropy over the questions whose answer is known (not -100), their ``"mean"``
     or ``"sum"``.
@@ -180,33 +141,20 @@ def answer_errors(logits: Tensor, answers: Tensor) -> Tensor:
 
 
 class QAModule(lightning.LightningModule):
-    """A :class:`memnets.memn2n.MemN2N` trained on bAbI (batches of ``BabiBatch``).
+    """Trains the :class:`memnets.memn2n.MemN2N` it is given on bAbI (batches of ``BabiBatch``).
 
-    ``input_size`` (vocabulary size V) and ``output_size`` (answer classes A) come from the
-    data module; the CLI links them. ``memory_size`` must equal the data module's. The
-    model arguments are those of :class:`MemN2N`; ``answers_as_words`` and the training
-    ones are explained in the module docstring. Gradient clipping (norm 40 in the paper)
+    The model is built by the caller (the CLI builds it from the YAML, with its vocabulary,
+    answer classes, answer words and memory size linked from the data module). The training
+    arguments are explained in the module docstring. Gradient clipping (norm 40 in the paper)
     takes the Trainer's ``gradient_clip_val``, per parameter unless
     ``clip_per_parameter=False``.
     """
 
     def __init__(
         self,
+        model: MemN2N,
         *,
-        input_size: int = 32,
-        output_size: int = 16,
-        memory_size: int = 50,
-        embedding_size: int = 20,
-        hops: int = 3,
-        encoding: Literal["position", "position_authors", "bow"] = "position",
-        temporal_encoding: bool = True,
-        weight_tying: Literal["adjacent", "layerwise"] = "adjacent",
-        random_noise: float = 0.1,
-        gated: bool = False,
-        random_noise_mode: Literal["empty_slots", "time_gaps"] = "empty_slots",
-        attend_to_empty_slots: bool = False,
         optimizer: Literal["sgd", "adam"] = "sgd",
-        answers_as_words: bool | None = None,
         loss_reduction: Literal["sum", "mean"] = "sum",
         clip_per_parameter: bool = True,
         lr: float = 0.01,
@@ -215,6 +163,8 @@ class QAModule(lightning.LightningModule):
         linear_start_lr: float = 0.005,
     ) -> None:
         super().__init__()
+        if not isinstance(model, MemN2N):
+            raise TypeError(f"model must be a memnets.memn2n.MemN2N, got {type(model).__name__}")
         if optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
         if loss_reduction not in ("sum", "mean"):
@@ -231,32 +181,11 @@ class QAModule(lightning.LightningModule):
         ):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value!r}")
-        if answers_as_words is None:
-            answers_as_words = weight_tying == "adjacent"
-        if answers_as_words and weight_tying != "adjacent":
-            raise ValueError("answers_as_words ties W to C^K, which needs weight_tying='adjacent'")
-        self.save_hyperparameters()
-        self.answers_as_words = answers_as_words
-        self.model = MemN2N(
-            vocab_size=input_size + output_size if answers_as_words else input_size,
-            num_answers=None if answers_as_words else output_size,
-            memory_size=memory_size,
-            embedding_size=embedding_size,
-            hops=hops,
-            encoding=encoding,
-            temporal_encoding=temporal_encoding,
-            weight_tying=weight_tying,
-            random_noise=random_noise,
-            gated=gated,
-            random_noise_mode=random_noise_mode,
-            attend_to_empty_slots=attend_to_empty_slots,
-        )
+        self.save_hyperparameters(ignore=["model"])
+        self.model = model
         # The attention mode the weights were last trained in; evaluation uses it.
         self.register_buffer("softmax_on", torch.tensor(linear_start_epochs == 0))
         self._train_totals = torch.zeros(4)  # this epoch's sums, see on_train_epoch_start
-        # (A,) the model's vocabulary row scoring each answer class (answers_as_words); set
-        # from the data module's vocabulary at setup and saved in checkpoints
-        self.register_buffer("answer_word_ids", input_size + torch.arange(output_size))
 
     def forward(self, story: Tensor, question: Tensor, story_mask: Tensor | None = None, **kwargs):
         return self.model(story, question, story_mask, **kwargs)
@@ -264,32 +193,23 @@ class QAModule(lightning.LightningModule):
     # set-up
 
     def setup(self, stage: str) -> None:
+        """A data module that knows its sizes must agree with the model's (a checkpoint
+        must be used with the data it was trained on)."""
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if datamodule is None:
-            return
+        model = self.model
         expected = {
-            "memory_size": self.hparams.memory_size,
-            "input_size": self.hparams.input_size,
-            "output_size": self.hparams.output_size,
+            "vocab_size": model.vocab_size,
+            "num_answers": model.num_answers,
+            "memory_size": model.memory_size,
         }
         for name, value in expected.items():
             found = getattr(datamodule, name, None)
             if found is not None and found != value:
                 raise ValueError(
                     f"the model has {name}={value} but the data module "
-                    f"{type(datamodule).__name__} has {name}={found}; "
-                    + (
-                        "set both (model.init_args.memory_size and data.memory_size) to the "
-                        "same number of memory slots"
-                        if name == "memory_size"
-                        else "sizes are linked by the CLI; a checkpoint must be used with the "
-                        "data it was trained on"
-                    )
+                    f"{type(datamodule).__name__} has {name}={found}; the CLI links these "
+                    "sizes from the data, and a checkpoint must be used with its own data"
                 )
-        vocabulary = getattr(datamodule, "vocabulary", None)
-        if self.answers_as_words and vocabulary is not None:
-            rows = answer_word_ids(vocabulary.answers, vocabulary.words)  # (A,)
-            self.answer_word_ids.copy_(rows.to(self.answer_word_ids.device))
 
     # steps
 
@@ -301,38 +221,22 @@ class QAModule(lightning.LightningModule):
         return bool(self.softmax_on)
 
     def _evaluate(self, batch, *, softmax: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Returns logits (B, A), the summed loss, the number of known answers, errors (B,)."""
-        story, story_mask = batch.story, batch.story_mask
-        config = self.model.config
-        if not config.attend_to_empty_slots:  # empty slots in the softmax: keep all S of them
-            inserts = self.training and config.random_noise_mode == "empty_slots"
-            noise = config.random_noise if inserts else 0.0
-            story, story_mask = trim_padding(story, story_mask, random_noise=noise)
-        logits = self.model(story, batch.question, story_mask, use_softmax=softmax)
-        # (B, A), or (B, V + A) over the vocabulary with answers_as_words
-        targets = self._targets(batch.answer)  # (B,)
+        """Returns logits (B, O), the summed loss, the number of known answers, errors (B,)."""
+        logits = self.model(batch.story, batch.question, batch.story_mask, use_softmax=softmax)
+        # (B, O): answer classes, or the whole vocabulary with answers as words
+        targets = self.model.answer_targets(batch.answer)  # (B,)
         total = masked_cross_entropy(logits, targets, reduction="sum")
         known = targets.ne(IGNORED_ANSWER).sum()
         return logits, total, known, answer_errors(logits, targets)
 
-    def _targets(self, answers: Tensor) -> Tensor:
-        """Answer classes (B,) as the model's output indices: the answers' vocabulary rows
-        with answers_as_words (the softmax then runs over the whole vocabulary, as in the
-        authors' code); unknown answers stay -100."""
-        if not self.answers_as_words:
-            return answers
-        rows = self.answer_word_ids[answers.clamp_min(0)]  # (B,)
-        return torch.where(answers.eq(IGNORED_ANSWER), answers, rows)
-
     def _decode(self, output: int, vocabulary) -> str:
-        """The answer text of the model's output index ``output``."""
-        if not self.answers_as_words:
-            return vocabulary.decode_answer(output)
-        matches = (self.answer_word_ids == output).nonzero().flatten().tolist()
-        if matches:
-            return vocabulary.decode_answer(matches[0])
+        """The text of the model's output index ``output``: an answer, or a word that is no
+        answer."""
+        answer = self.model.answer_class(output)
+        if answer is not None:
+            return vocabulary.decode_answer(answer)
         if output < len(vocabulary.words):
-            return vocabulary.words[output]  # a word that is no answer
+            return vocabulary.words[output]
         return vocabulary.decode_answer(output - len(vocabulary.words))
 
     def on_train_epoch_start(self) -> None:
@@ -368,6 +272,9 @@ class QAModule(lightning.LightningModule):
         checkpoint["train_totals"] = self._train_totals.detach().cpu().clone()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("state_dict", {})
+        if "answer_word_ids" in state:  # written before the model held the answer words
+            state["model.answer_word_ids"] = state.pop("answer_word_ids")
         if "train_totals" in checkpoint:
             self._train_totals = checkpoint["train_totals"].to(self.device)
 
@@ -411,8 +318,8 @@ class QAModule(lightning.LightningModule):
             batch.question,
             batch.story_mask,
             use_softmax=bool(self.softmax_on),
-            return_attention=True,
-        )  # (1, A) or (1, V + A), attention (1, H, S)
+            return_internals=True,
+        )  # (1, O), attention (1, H, S)
         real = batch.story_mask[0]  # (S,)
         attention = internals.attention[0][:, real].detach().float().cpu()  # (H, S real)
         sentences = [

@@ -12,38 +12,30 @@ from typing import Literal
 
 import lightning
 import torch
+from torch import nn
 
-from memnets.ntm import NTM
 from memnets.training.guards import check_finite_gradients, check_finite_loss
 from memnets.training.metrics import bit_errors_per_sequence, cost_bits_per_sequence, masked_bce
 from memnets.training.pictures import heads_figure, memory_figure, sequence_figure
 
 
 class SequenceTaskModule(lightning.LightningModule):
-    """An NTM trained on a bit-sequence task (copy, repeat copy, recall, sort).
+    """Trains the sequence model it is given (an :class:`~memnets.ntm.NTM`, or any module
+    called as ``logits, state = model(inputs)``) on a bit-sequence task (copy, repeat copy,
+    recall, sort).
 
-    ``input_size`` and ``output_size`` come from the data module (the CLI links them).
-
-    Optimisers: ``"rmsprop"`` is the paper's (Graves et al.: lr 1e-4, momentum 0.9,
-    alpha 0.95); ``"adam"`` (lr 1e-3) is what Collier & Beel 2018 found reliable.
-    Gradient clipping is the Trainer's (``gradient_clip_val`` in the configs).
-    ``compile=True`` compiles the NTM cell with ``torch.compile`` (see bench/ntm_step.py).
+    The model is built by the caller; the CLI builds it from the YAML with its input and
+    output sizes linked from the data module. Optimisers: ``"rmsprop"`` is the paper's
+    (Graves et al.: lr 1e-4, momentum 0.9, alpha 0.95); ``"adam"`` (lr 1e-3) is what Collier &
+    Beel 2018 found reliable. Gradient clipping is the Trainer's (``gradient_clip_val`` in the
+    configs). ``compile=True`` compiles the NTM cell with ``torch.compile`` (see
+    bench/ntm_step.py).
     """
 
     def __init__(
         self,
+        model: nn.Module,
         *,
-        input_size: int = 9,
-        output_size: int = 8,
-        controller: Literal["lstm", "feedforward"] = "lstm",
-        controller_size: int = 100,
-        memory_slots: int = 128,
-        memory_width: int = 20,
-        num_read_heads: int = 1,
-        num_write_heads: int = 1,
-        shift_range: int = 3,
-        memory_init: Literal["constant", "learned", "random"] = "constant",
-        learned_initial_state: bool = True,
         optimizer: Literal["adam", "rmsprop"] = "adam",
         lr: float = 1e-3,
         momentum: float = 0.9,
@@ -52,29 +44,17 @@ class SequenceTaskModule(lightning.LightningModule):
         compile: bool = False,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.model = NTM(
-            input_size=input_size,
-            output_size=output_size,
-            controller=controller,
-            controller_size=controller_size,
-            memory_slots=memory_slots,
-            memory_width=memory_width,
-            num_read_heads=num_read_heads,
-            num_write_heads=num_write_heads,
-            shift_range=shift_range,
-            memory_init=memory_init,
-            learned_initial_state=learned_initial_state,
-        )
+        if optimizer not in ("adam", "rmsprop"):
+            raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
+        self.save_hyperparameters(ignore=["model"])
+        self.model = model
         if compile:
             # in place: parameter names (and so checkpoints) stay those of the eager module;
             # each batch size and train/eval mode compiles once (about a minute on a CPU)
             import torch._dynamo
 
             torch._dynamo.config.suppress_errors = True  # no compiler at hand: run eagerly
-            self.model.cell.compile(dynamic=False)
-        if optimizer not in ("adam", "rmsprop"):
-            raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
+            getattr(model, "cell", model).compile(dynamic=False)
 
     def forward(self, inputs: torch.Tensor, **kwargs):
         return self.model(inputs, **kwargs)
@@ -88,11 +68,15 @@ class SequenceTaskModule(lightning.LightningModule):
         prefix = name or stage
         on_step = stage == "train"
         cost = cost_bits_per_sequence(logits, batch.targets, batch.mask).mean()
-        errors = bit_errors_per_sequence(logits, batch.targets, batch.mask).mean()
+        per_sequence = bit_errors_per_sequence(logits, batch.targets, batch.mask)  # (B,)
+        errors = per_sequence.mean()
         log = dict(batch_size=batch_size, on_step=on_step, on_epoch=not on_step)
         sync = stage != "train"
         self.log(f"{prefix}/loss", loss, sync_dist=sync, add_dataloader_idx=False, **log)
         self.log(f"{prefix}/cost_bits", cost, sync_dist=sync, add_dataloader_idx=False, **log)
+        if stage == "test":  # sequences with no wrong bit (the generalisation table)
+            perfect = per_sequence.eq(0).to(logits.dtype).mean()
+            self.log(f"{prefix}/perfect", perfect, sync_dist=sync, add_dataloader_idx=False, **log)
         self.log(
             f"{prefix}/bit_errors",
             errors,

@@ -204,14 +204,10 @@ class BabiDataModule(lightning.LightningDataModule):
         return self.vocabulary.num_answers
 
     @property
-    def input_size(self) -> int:
-        """``vocab_size`` under the name the CLI links to ``model.init_args.input_size``."""
-        return self.vocab_size
-
-    @property
-    def output_size(self) -> int:
-        """``num_answers`` under the name the CLI links to ``model.init_args.output_size``."""
-        return self.num_answers
+    def answer_word_ids(self) -> list[int]:
+        """The word id of each answer class (:meth:`Vocabulary.answer_word_ids`), for a model
+        that scores answers as words."""
+        return self.vocabulary.answer_word_ids()
 
     @property
     def memory_size(self) -> int:

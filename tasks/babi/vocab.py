@@ -127,6 +127,22 @@ class Vocabulary:
         """Id of ``word``; ``UNKNOWN_INDEX`` for a word not in the vocabulary."""
         return self._word_index.get(word, UNKNOWN_INDEX)
 
+    def answer_word_ids(self) -> list[int]:
+        """The word id of each answer class, for models that score answers as words
+        (MemN2N's W^T = C^K): an answer that is a word gets its id; any other answer (a
+        multi-word answer such as ``n,w``, or ``nothing`` when it is never a story word) gets
+        a row of its own after the vocabulary, ``size`` + its class, as the authors' code adds
+        such answers to its dictionary.
+
+        >>> vocabulary = Vocabulary(words=("<nil>", "<unk>", "garden"), answers=("garden", "n,w"))
+        >>> vocabulary.answer_word_ids()
+        [2, 4]
+        """
+        return [
+            self._word_index.get(answer, self.size + label)
+            for label, answer in enumerate(self.answers)
+        ]
+
     def encode(self, words: Sequence[str]) -> list[int]:
         """Ids of ``words``, unknown words as ``UNKNOWN_INDEX``."""
         return [self._word_index.get(word, UNKNOWN_INDEX) for word in words]
