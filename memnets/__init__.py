@@ -2,6 +2,22 @@
 
 The core (this package's modules other than ``memnets.training``) imports torch
 only; the Lightning training layer lives in ``memnets.training``.
+
+Glossary of tensor letters, used by the shape notes (``# (B, N, M)``) and shape errors of
+every file of the package:
+
+    B  batch                          T  time steps
+    I  input size                     O  outputs (output bits, answer logits)
+    C  controller size                N  memory slots: NTM rows, MemN2N story sentences, keys
+    M  slot width (NTM)               D  key, query or embedding width
+    E  value width (attention)        U  hidden units (additive attention)
+    Q  queries                        H  heads of one kind
+    R  read heads                     W  write heads
+    S  shift range (odd kernel width) K  hops (MemN2N memory layers)
+    L  words per sentence             V  vocabulary size
+    A  answer classes
+
+A paper's matrices (MemN2N's A, B, C, W, H, T_A, T_C) are named in words, not by these letters.
 """
 
 from memnets.attention import (

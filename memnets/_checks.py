@@ -54,12 +54,6 @@ def _format(expected: Sequence[int | str | None]) -> str:
     return "(" + ", ".join("*" if size is None else str(size) for size in expected) + ")"
 
 
-def check_same(name: str, value: int, other_name: str, other: int) -> None:
-    """Raise if two sizes that must agree do not."""
-    if value != other:
-        raise ValueError(f"{name} ({value}) does not match {other_name} ({other})")
-
-
 def check_positive(name: str, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")

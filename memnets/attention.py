@@ -17,8 +17,9 @@ step: M' = M * prod_h (1 - w_h e_h^T) + sum_h w_h a_h^T.
 
 Every function here is pure, batched and device/dtype agnostic.
 
-Glossary of tensor letters: B batch, N memory slots (keys), M slot width,
-H heads, Q queries, D key/query width, V value width, S shift range.
+Tensor letters follow the package glossary (``memnets/__init__.py``): B batch, N memory slots
+(keys), M slot width, H heads, Q queries, D key/query width, E value width, U hidden units,
+S shift range.
 """
 
 from __future__ import annotations
@@ -44,11 +45,6 @@ __all__ = [
 ]
 
 # helpers
-
-
-def _eps(tensor: Tensor) -> float:
-    """A small constant suited to the tensor's dtype."""
-    return 1e-6 if tensor.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-12
 
 
 def _check_tensor(name: str, value: object) -> None:
@@ -178,13 +174,13 @@ def _attend(
         if hard:
             raise ValueError("hard=True needs use_softmax=True (it samples from the softmax)")
         weights = scores if mask is None else scores * mask.to(scores.dtype)  # (B, Q, N)
-        return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, V), (B, Q, N)
+        return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, E), (B, Q, N)
     weights = masked_softmax(scores, mask, dim=-1)  # (B, Q, N)
     if hard:
         weights = hard_attention(weights, training=training)
         if mask is not None:
             weights = weights * mask.to(weights.dtype)
-    return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, V), (B, Q, N)
+    return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, E), (B, Q, N)
 
 
 def _check_mask(mask: Tensor | None, batch: int, queries: int, keys: int) -> None:
@@ -206,7 +202,7 @@ def _check_mask(mask: Tensor | None, batch: int, queries: int, keys: int) -> Non
 def _check_qkv(query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None) -> None:
     sizes = check_shape("query", query, ("B", "Q", "D"))
     check_shape("keys", keys, (sizes["B"], "N", sizes["D"]))
-    check_shape("values", values, (sizes["B"], keys.shape[1], "V"))
+    check_shape("values", values, (sizes["B"], keys.shape[1], "E"))
     _check_mask(mask, sizes["B"], sizes["Q"], keys.shape[1])
 
 
@@ -227,8 +223,8 @@ def dot_product_attention(
 ) -> tuple[Tensor, Tensor]:
     """Dot-product attention.
 
-    query (B, Q, D), keys (B, N, D), values (B, N, V), mask (B, N) or (B, Q, N) with
-    True where a key may be attended -> (output (B, Q, V), weights (B, Q, N)).
+    query (B, Q, D), keys (B, N, D), values (B, N, E), mask (B, N) or (B, Q, N) with
+    True where a key may be attended -> (output (B, Q, E), weights (B, Q, N)).
     ``use_softmax=False`` skips the softmax: the weights are the raw scores, zero where
     masked (MemN2N's linear start, Sukhbaatar et al. 2015 section 4.2).
     """
@@ -274,14 +270,14 @@ class AdditiveAttention(nn.Module):
     def forward(
         self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """query (B, Q, Dq), keys (B, N, Dk), values (B, N, V) -> ((B, Q, V), (B, Q, N))."""
+        """query (B, Q, Dq), keys (B, N, Dk), values (B, N, E) -> ((B, Q, E), (B, Q, N))."""
         sizes = check_shape("query", query, ("B", "Q", self.query_projection.in_features))
         check_shape("keys", keys, (sizes["B"], "N", self.key_projection.in_features))
-        check_shape("values", values, (sizes["B"], keys.shape[1], "V"))
+        check_shape("values", values, (sizes["B"], keys.shape[1], "E"))
         _check_mask(mask, sizes["B"], sizes["Q"], keys.shape[1])
         hidden = torch.tanh(
-            self.query_projection(query).unsqueeze(2)  # (B, Q, 1, A)
-            + self.key_projection(keys).unsqueeze(1)  # (B, 1, N, A)
+            self.query_projection(query).unsqueeze(2)  # (B, Q, 1, U)
+            + self.key_projection(keys).unsqueeze(1)  # (B, 1, N, U)
         )
         scores = self.score(hidden).squeeze(-1)  # (B, Q, N)
         return _attend(scores, values, _expand_mask(mask), self.hard, self.training)

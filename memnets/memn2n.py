@@ -2,7 +2,7 @@
 Networks", NeurIPS), with the optional gate of Gated End-to-End Memory Networks (Liu & Perez
 2017, "Gated End-to-End Memory Networks", EACL).
 
-A story of S sentences is embedded twice per hop, into input memories m_i and output
+A story of N sentences is embedded twice per hop, into input memories m_i and output
 memories c_i; a query vector u attends over them and is updated, hop after hop (section 2):
 
     sentence      m_i   = sum_j l_j * A x_ij + T_A[t_i]         (section 4.1, PE and TE)
@@ -22,7 +22,7 @@ sentence width W, not each sentence's own word count (nil words embed to zero ei
 Bag-of-words (BoW) is l_kj = 1. ``encoding="position_authors"`` is the formula of the authors'
 released MATLAB code instead, l_kj = 1 + 4 (k - (d+1)/2) (j - (J+1)/2) / (dJ), about twice the
 paper's (see :func:`position_encoding_authors`); with temporal encoding their code treats the
-time index as one more word at position J = W + 1, so T_A and T_C are scaled by that column.
+time index as one more word at position J = L + 1, so T_A and T_C are scaled by that column.
 
 Their code differs in two more ways that are options here. ``attend_to_empty_slots=True``: the
 empty slots of the memory (all nil words, no time word) stay in the softmax with score 0, as
@@ -38,10 +38,10 @@ Weight tying (section 2.2):
                 and a linear map H between hops: u^k+1 = H u^k + o^k.
 
 Slot and temporal convention (the data layer must follow it):
-    * ``story`` is (B, S, W) word ids, sentences in chronological order, OLDEST FIRST;
+    * ``story`` is (B, N, L) word ids, sentences in chronological order, OLDEST FIRST;
       padding slots are all nil (id 0) and False in ``story_mask``. Either alignment works
       (the temporal indices come from the mask): ``BabiDataModule`` right-aligns, so slot
-      S - 1 is the most recent sentence; left-aligned stories pad at the end.
+      N - 1 is the most recent sentence; left-aligned stories pad at the end.
       Stories longer than ``memory_size`` keep their ``memory_size`` most
       recent sentences.
     * The temporal index counts back from the MOST RECENT real sentence, as in the paper and
@@ -55,8 +55,9 @@ empty memories between sentences at training time only, see :func:`insert_random
 empty slots are real memories (mask True, all-nil words), so they shift the temporal indices
 of older sentences, which is what regularises T_A.
 
-Glossary of tensor letters: B batch, S story sentences (memory slots), W words per sentence,
-D embedding size, H hops, V vocabulary, A answer classes, M memory size (temporal table rows).
+Tensor letters follow the package glossary (``memnets/__init__.py``): B batch, N memory slots
+(story sentences), L words per sentence, D embedding size, K hops, V vocabulary, A answer
+classes, O outputs. The paper's matrices A, B, C, W, H, T_A, T_C are named in words.
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def position_encoding(
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
 ) -> Tensor:
-    """The position encoding weights l of section 4.1, shape (W, D) with W = ``sentence_length``.
+    """The position encoding weights l of section 4.1, shape (L, D) with L = ``sentence_length``.
 
     l[j-1, k-1] = (1 - j/J) - (k/d)(1 - 2j/J), j = 1..J word position, k = 1..d dimension.
 
@@ -160,7 +161,7 @@ def position_encoding(
     """
     j, k = _word_and_dimension_indices(sentence_length, embedding_size, device, dtype)
     J, d = sentence_length, embedding_size
-    return (1 - j / J) - (k / d) * (1 - 2 * j / J)  # (W, D)
+    return (1 - j / J) - (k / d) * (1 - 2 * j / J)  # (L, D)
 
 
 def position_encoding_authors(
@@ -188,17 +189,17 @@ def position_encoding_authors(
 def temporal_indices(story_mask: Tensor) -> Tensor:
     """Temporal index of each slot, counted back from the most recent real sentence.
 
-    ``story_mask`` is (B, S) bool, True for real slots. A real slot's index is the number of
+    ``story_mask`` is (B, N) bool, True for real slots. A real slot's index is the number of
     real slots after it, so the most recent real sentence gets 0 however much padding follows
-    it. Masked slots get 0 (they are never attended to). Returns (B, S) int64.
+    it. Masked slots get 0 (they are never attended to). Returns (B, N) int64.
 
     >>> temporal_indices(torch.tensor([[True, True, True, False]]))
     tensor([[2, 1, 0, 0]])
     """
-    check_shape("story_mask", story_mask, ("B", "S"))
-    mask = story_mask.to(torch.long)  # (B, S)
-    later_or_same = mask.flip(-1).cumsum(-1).flip(-1)  # (B, S) real slots at or after i
-    return ((later_or_same - 1) * mask).clamp_min(0)  # (B, S)
+    check_shape("story_mask", story_mask, ("B", "N"))
+    mask = story_mask.to(torch.long)  # (B, N)
+    later_or_same = mask.flip(-1).cumsum(-1).flip(-1)  # (B, N) real slots at or after i
+    return ((later_or_same - 1) * mask).clamp_min(0)  # (B, N)
 
 
 def noisy_temporal_indices(
@@ -213,31 +214,31 @@ def noisy_temporal_indices(
     An item with n real slots draws a number of blanks b uniformly from 0..ceil(fraction * n),
     then n distinct indices from 0..n + b - 1 at random; sorted, they go to its real slots, the
     smallest to the most recent sentence. Indices are capped at ``memory_size - 1`` (the last
-    row of T_A). With ``fraction=0`` this is :func:`temporal_indices`. ``story_mask`` (B, S)
-    bool -> (B, S) int64, 0 on masked slots. Vectorised over the batch.
+    row of T_A). With ``fraction=0`` this is :func:`temporal_indices`. ``story_mask`` (B, N)
+    bool -> (B, N) int64, 0 on masked slots. Vectorised over the batch.
     """
-    dims = check_shape("story_mask", story_mask, ("B", "S"))
+    dims = check_shape("story_mask", story_mask, ("B", "N"))
     _check_fraction("fraction", fraction)
     check_positive("memory_size", memory_size)
-    mask = story_mask.to(torch.bool)  # (B, S)
+    mask = story_mask.to(torch.bool)  # (B, N)
     device = mask.device
     count = mask.sum(-1)  # (B,) n
     most_blanks = torch.ceil(count.to(torch.float64) * fraction).long()  # (B,)
     draw = torch.rand(count.shape, generator=generator, device=device, dtype=torch.float64)
     blanks = (draw * (most_blanks + 1)).long().clamp_max(most_blanks)  # (B,) 0..ceil(f n)
     span = count + blanks  # (B,) indices drawn from 0..span-1
-    width = dims["S"] + math.ceil(dims["S"] * fraction)  # (L) >= every span
+    width = dims["N"] + math.ceil(dims["N"] * fraction)  # (N + ceil(f N),) >= every span
     candidates = torch.arange(width, device=device)  # (L,)
     keys = torch.rand((dims["B"], width), generator=generator, device=device)  # (B, L)
     keys = keys.masked_fill(candidates >= span.unsqueeze(-1), 2.0)  # (B, L) out of range last
-    chosen = keys.argsort(-1)[:, : dims["S"]]  # (B, S) a random order of 0..span-1 first
+    chosen = keys.argsort(-1)[:, : dims["N"]]  # (B, N) a random order of 0..span-1 first
     chosen = chosen.masked_fill(
-        torch.arange(dims["S"], device=device) >= count.unsqueeze(-1), width
-    )  # (B, S) keep the first n draws
-    ordered = chosen.sort(-1).values  # (B, S) the n chosen indices ascending, then fill
-    age = temporal_indices(mask)  # (B, S) 0 for the most recent real slot
-    time = ordered.gather(-1, age)  # (B, S) the age-th smallest index
-    return time.clamp_max(memory_size - 1) * mask  # (B, S)
+        torch.arange(dims["N"], device=device) >= count.unsqueeze(-1), width
+    )  # (B, N) keep the first n draws
+    ordered = chosen.sort(-1).values  # (B, N) the n chosen indices ascending, then fill
+    age = temporal_indices(mask)  # (B, N) 0 for the most recent real slot
+    time = ordered.gather(-1, age)  # (B, N) the age-th smallest index
+    return time.clamp_max(memory_size - 1) * mask  # (B, N)
 
 
 def insert_random_noise(
@@ -251,33 +252,33 @@ def insert_random_noise(
     Each of the n - 1 gaps between consecutive real sentences of an item independently
     receives one empty slot (all nil words, mask True) with probability ``fraction``, so about
     ``fraction * (n - 1)`` empty slots are added per item. The real sentences keep their order
-    and the result is left-aligned again. The slot count S is kept: when an item no longer
+    and the result is left-aligned again. The slot count N is kept: when an item no longer
     fits, its OLDEST slots are dropped, so the most recent sentence always survives. Returns
-    ``(story, story_mask)`` of the input shapes (B, S, W) and (B, S). Vectorised over the batch;
+    ``(story, story_mask)`` of the input shapes (B, N, L) and (B, N). Vectorised over the batch;
     a ``generator`` must live on the story's device.
 
     The empty slots are real memories: they enter the attention and push the temporal indices
     of all older sentences back by one each, which regularises T_A.
     """
-    dims = check_shape("story", story, ("B", "S", "W"))
-    check_shape("story_mask", story_mask, (dims["B"], dims["S"]))
+    dims = check_shape("story", story, ("B", "N", "L"))
+    check_shape("story_mask", story_mask, (dims["B"], dims["N"]))
     _check_fraction("fraction", fraction)
-    mask = story_mask.to(torch.bool)  # (B, S)
+    mask = story_mask.to(torch.bool)  # (B, N)
     batch_size, num_slots = mask.shape
-    rank = mask.long().cumsum(-1) - 1  # (B, S) position of each real sentence among the real ones
-    draws = torch.rand(mask.shape, generator=generator, device=story.device)  # (B, S)
-    inserted_before = (draws < fraction) & mask & (rank > 0)  # (B, S) an empty slot precedes it
-    new_position = rank + inserted_before.long().cumsum(-1)  # (B, S)
+    rank = mask.long().cumsum(-1) - 1  # (B, N) position of each real sentence among the real ones
+    draws = torch.rand(mask.shape, generator=generator, device=story.device)  # (B, N)
+    inserted_before = (draws < fraction) & mask & (rank > 0)  # (B, N) an empty slot precedes it
+    new_position = rank + inserted_before.long().cumsum(-1)  # (B, N)
     new_length = mask.sum(-1) + inserted_before.sum(-1)  # (B,)
     overflow = (new_length - num_slots).clamp_min(0)  # (B,) oldest slots to drop
-    new_position = new_position - overflow.unsqueeze(-1)  # (B, S)
-    keep = mask & (new_position >= 0)  # (B, S)
+    new_position = new_position - overflow.unsqueeze(-1)  # (B, N)
+    keep = mask & (new_position >= 0)  # (B, N)
 
     batch_index, slot_index = keep.nonzero(as_tuple=True)  # (P,), (P,) kept sentences
-    noisy_story = torch.zeros_like(story)  # (B, S, W) nil everywhere
+    noisy_story = torch.zeros_like(story)  # (B, N, L) nil everywhere
     noisy_story[batch_index, new_position[batch_index, slot_index]] = story[batch_index, slot_index]
-    slots = torch.arange(num_slots, device=story.device)  # (S,)
-    noisy_mask = slots < new_length.clamp_max(num_slots).unsqueeze(-1)  # (B, S)
+    slots = torch.arange(num_slots, device=story.device)  # (N,)
+    noisy_mask = slots < new_length.clamp_max(num_slots).unsqueeze(-1)  # (B, N)
     return noisy_story, noisy_mask
 
 
@@ -290,28 +291,28 @@ def trim_padding(
     are masked out of the attention and of the temporal indices. With L the longest story of
     the batch, L slots suffice, or 2L - 1 when random noise may insert up to L - 1 empty
     slots (then no item overflows and loses a sentence that it would have kept in the full
-    S slots). story (B, S, W), story_mask (B, S) -> the last S' <= S slots of each. A batch
+    N slots). story (B, N, L), story_mask (B, N) -> the last N' <= N slots of each. A batch
     that is not right-aligned (a real slot among those to drop) is returned whole.
     """
     longest = int(story_mask.sum(-1).max()) if story_mask.numel() else 0  # L
     needed = 2 * longest - 1 if random_noise > 0 else longest
-    keep = min(story.shape[1], max(needed, 1))  # S'
+    keep = min(story.shape[1], max(needed, 1))  # N'
     if story_mask[:, : story.shape[1] - keep].any():  # not right-aligned: keep everything
         return story, story_mask
-    return story[:, -keep:], story_mask[:, -keep:]  # (B, S', W), (B, S')
+    return story[:, -keep:], story_mask[:, -keep:]  # (B, N', L), (B, N')
 
 
 def embed_sentences(words: Tensor, embedding: Tensor, encoding: Tensor | None = None) -> Tensor:
     """Sentence vectors sum_j l_j * E x_j over the last axis of ``words``.
 
-    ``words`` (..., W) integer ids, ``embedding`` (V, D) the table E, ``encoding`` (W, D) the
+    ``words`` (..., L) integer ids, ``embedding`` (V, D) the table E, ``encoding`` (L, D) the
     position weights l (``None`` for bag-of-words). Returns (..., D).
     """
     if not isinstance(words, Tensor):
         raise TypeError(f"words must be a torch.Tensor, got {type(words).__name__}")
     _check_word_ids("words", words)
     if words.dim() == 0:
-        raise ValueError(f"words must have shape (..., W), got shape {tuple(words.shape)}")
+        raise ValueError(f"words must have shape (..., L), got shape {tuple(words.shape)}")
     dims = check_shape("embedding", embedding, ("V", "D"))
     if encoding is not None:
         check_shape("encoding", encoding, (words.shape[-1], dims["D"]))
@@ -331,19 +332,19 @@ def memory_hop(
 ) -> tuple[Tensor, Tensor]:
     """One memory layer (eqs. 1-2): attention p = softmax(m u) over the slots, output o = sum p c.
 
-    ``memory_in`` (B, S, D) the input memories m, ``memory_out`` (B, S, D) the output memories
-    c, ``query`` (B, D) the controller state u, ``mask`` (B, S) bool (True = real slot). With
+    ``memory_in`` (B, N, D) the input memories m, ``memory_out`` (B, N, D) the output memories
+    c, ``query`` (B, D) the controller state u, ``mask`` (B, N) bool (True = real slot). With
     ``use_softmax=False`` (linear start) the weights are the raw scores m u, zero on masked
-    slots. Returns ``(output (B, D), attention (B, S))``; with the softmax, each row of the
+    slots. Returns ``(output (B, D), attention (B, N))``; with the softmax, each row of the
     attention sums to 1 over the real slots (0 for an item with no real slot).
     """
-    dims = check_shape("memory_in", memory_in, ("B", "S", "D"))
-    check_shape("memory_out", memory_out, (dims["B"], dims["S"], None))
+    dims = check_shape("memory_in", memory_in, ("B", "N", "D"))
+    check_shape("memory_out", memory_out, (dims["B"], dims["N"], None))
     check_shape("query", query, (dims["B"], dims["D"]))
     output, attention = dot_product_attention(
         query.unsqueeze(1), memory_in, memory_out, mask, use_softmax=use_softmax
-    )  # (B, 1, D), (B, 1, S)
-    return output.squeeze(1), attention.squeeze(1)  # (B, D), (B, S)
+    )  # (B, 1, D), (B, 1, N)
+    return output.squeeze(1), attention.squeeze(1)  # (B, D), (B, N)
 
 
 def memory_hops(
@@ -357,27 +358,27 @@ def memory_hops(
 ) -> tuple[Tensor, Tensor]:
     """K memory layers stacked on any already-embedded memories and query.
 
-    ``memory_in``/``memory_out`` (B, H, S, D) hold one input/output memory per hop (H = K
-    hops); ``query`` (B, D) is u^1; ``mask`` (B, S). ``update(hop, u, o)`` gives the next query
-    (default u + o, adjacent tying). Returns ``(u^K+1 (B, D), attention (B, H, S))``: the
+    ``memory_in``/``memory_out`` (B, K, N, D) hold one input/output memory per hop (K
+    hops); ``query`` (B, D) is u^1; ``mask`` (B, N). ``update(hop, u, o)`` gives the next query
+    (default u + o, adjacent tying). Returns ``(u^K+1 (B, D), attention (B, K, N))``: the
     final state W is applied to, and the per-hop attention weights.
     """
-    dims = check_shape("memory_in", memory_in, ("B", "H", "S", "D"))
-    if dims["H"] == 0:
-        raise ValueError(f"memory_in has shape {tuple(memory_in.shape)}: no hops (H = 0)")
-    check_shape("memory_out", memory_out, (dims["B"], dims["H"], dims["S"], dims["D"]))
+    dims = check_shape("memory_in", memory_in, ("B", "K", "N", "D"))
+    if dims["K"] == 0:
+        raise ValueError(f"memory_in has shape {tuple(memory_in.shape)}: no hops (K = 0)")
+    check_shape("memory_out", memory_out, (dims["B"], dims["K"], dims["N"], dims["D"]))
     check_shape("query", query, (dims["B"], dims["D"]))
     if mask is not None:
-        check_shape("mask", mask, (dims["B"], dims["S"]))
+        check_shape("mask", mask, (dims["B"], dims["N"]))
     state = query  # (B, D)
     attention = []
-    for hop in range(dims["H"]):
+    for hop in range(dims["K"]):
         output, weights = memory_hop(
             memory_in[:, hop], memory_out[:, hop], state, mask, use_softmax=use_softmax
-        )  # (B, D), (B, S)
+        )  # (B, D), (B, N)
         state = state + output if update is None else update(hop, state, output)  # (B, D)
         attention.append(weights)
-    return state, torch.stack(attention, dim=1)  # (B, D), (B, H, S)
+    return state, torch.stack(attention, dim=1)  # (B, D), (B, K, N)
 
 
 # classes
@@ -394,8 +395,8 @@ class MemoryHops(nn.Module):
                         ``share_across_hops`` (their "global" tying, used with layer-wise).
 
     ``forward(memory_in, memory_out, query, mask=None, *, use_softmax=True)`` takes memories
-    (B, H, S, D) per hop or (B, S, D) shared by every hop, query (B, D), mask (B, S) bool, and
-    returns ``(u^K+1 (B, D), attention (B, H, S))``.
+    (B, K, N, D) per hop or (B, N, D) shared by every hop, query (B, D), mask (B, N) bool, and
+    returns ``(u^K+1 (B, D), attention (B, K, N))``.
     """
 
     def __init__(
@@ -451,13 +452,13 @@ class MemoryHops(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         for name, memory in (("memory_in", memory_in), ("memory_out", memory_out)):
             if isinstance(memory, Tensor) and memory.dim() == 3:
-                check_shape(name, memory, ("B", "S", self.embedding_size))
+                check_shape(name, memory, ("B", "N", self.embedding_size))
             else:
-                check_shape(name, memory, ("B", self.hops, "S", self.embedding_size))
+                check_shape(name, memory, ("B", self.hops, "N", self.embedding_size))
         if memory_in.dim() == 3:
-            memory_in = memory_in.unsqueeze(1).expand(-1, self.hops, -1, -1)  # (B, H, S, D)
+            memory_in = memory_in.unsqueeze(1).expand(-1, self.hops, -1, -1)  # (B, K, N, D)
         if memory_out.dim() == 3:
-            memory_out = memory_out.unsqueeze(1).expand(-1, self.hops, -1, -1)  # (B, H, S, D)
+            memory_out = memory_out.unsqueeze(1).expand(-1, self.hops, -1, -1)  # (B, K, N, D)
         return memory_hops(
             memory_in, memory_out, query, mask, use_softmax=use_softmax, update=self._update
         )
@@ -467,8 +468,8 @@ class MemoryHops(nn.Module):
 class MemN2NInternals:
     """What a forward pass saw, for visualisation and tests.
 
-    ``attention`` (B, H, S) per-hop weights over the slots, ``story_mask`` (B, S) the slots that
-    were real (after random noise, if any), ``temporal_index`` (B, S) their temporal indices.
+    ``attention`` (B, K, N) per-hop weights over the slots, ``story_mask`` (B, N) the slots that
+    were real (after random noise, if any), ``temporal_index`` (B, N) their temporal indices.
     """
 
     attention: Tensor
@@ -479,13 +480,13 @@ class MemN2NInternals:
 class MemN2N(nn.Module):
     """End-To-End Memory Network for question answering over a story of sentences.
 
-    ``forward(story (B, S, W), question (B, W'), story_mask (B, S) | None, *, use_softmax=True,
+    ``forward(story (B, N, L), question (B, L'), story_mask (B, N) | None, *, use_softmax=True,
     random_noise=None, return_internals=False)`` returns the logits over the model's outputs
     (B, O), or ``(logits, MemN2NInternals)`` with ``return_internals=True``. Without
     ``story_mask`` a slot is real when it holds a non-nil word. See the module docstring for
     the slot convention. Right-aligned stories are first cut to the slots the batch uses
     (:func:`trim_padding`, exact) unless ``attend_to_empty_slots``; internals are reported
-    over all S slots.
+    over all N slots.
 
     Answers (``num_answers`` = A classes, O outputs):
         ``num_answers=None``        the answer is a word: O = V, W^T = C^K under adjacent tying.
@@ -665,7 +666,7 @@ class MemN2N(nn.Module):
 
     @property
     def input_temporal(self) -> list[nn.Parameter]:
-        """T_A^1..T_A^K, (M, D) each; empty without temporal encoding."""
+        """T_A^1..T_A^K, (N, D) each; empty without temporal encoding."""
         if not self.temporal_encoding:
             return []
         hops = self.hops
@@ -673,7 +674,7 @@ class MemN2N(nn.Module):
 
     @property
     def output_temporal(self) -> list[nn.Parameter]:
-        """T_C^1..T_C^K, (M, D) each; empty without temporal encoding."""
+        """T_C^1..T_C^K, (N, D) each; empty without temporal encoding."""
         if not self.temporal_encoding:
             return []
         hops = self.hops
@@ -689,14 +690,14 @@ class MemN2N(nn.Module):
     def _encodings(
         self, story_width: int, question_width: int, like: Tensor
     ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
-        """Position weights for the story (W, D) and question (W', D) words, and the (D,)
+        """Position weights for the story (L, D) and question (L', D) words, and the (D,)
         scale of the temporal vectors; None where nothing is scaled."""
         encoding, size = self.encoding, self.embedding_size
         options = {"device": like.device, "dtype": like.dtype}
         if encoding == "bow":
             return None, None, None
         if encoding == "position":
-            story = position_encoding(story_width, size, **options)  # (W, D)
+            story = position_encoding(story_width, size, **options)  # (L, D)
             return story, position_encoding(question_width, size, **options), None
         # The authors' code: one table for the padded width, plus the time word's column.
         width = max(story_width, question_width)
@@ -715,36 +716,36 @@ class MemN2N(nn.Module):
         random_noise: float | None = None,
         return_internals: bool = False,
     ) -> Tensor | tuple[Tensor, MemN2NInternals]:
-        dims = check_shape("story", story, ("B", "S", "W"))
+        dims = check_shape("story", story, ("B", "N", "L"))
         check_shape("question", question, (dims["B"], None))
         _check_word_ids("story", story)
         _check_word_ids("question", question)
         table_rows = self.embeddings[0].num_embeddings
         _check_vocabulary(table_rows, story=story, question=question)
         if story_mask is None:
-            story_mask = story.ne(0).any(-1)  # (B, S) a slot with any word is real
-        check_shape("story_mask", story_mask, (dims["B"], dims["S"]))
+            story_mask = story.ne(0).any(-1)  # (B, N) a slot with any word is real
+        check_shape("story_mask", story_mask, (dims["B"], dims["N"]))
         story_mask = story_mask.to(torch.bool)
-        if self.temporal_encoding and dims["S"] > self.memory_size:
+        if self.temporal_encoding and dims["N"] > self.memory_size:
             raise ValueError(
-                f"story has {dims['S']} slots (shape {tuple(story.shape)}) but memory_size is "
+                f"story has {dims['N']} slots (shape {tuple(story.shape)}) but memory_size is "
                 f"{self.memory_size}; keep the {self.memory_size} most recent"
             )
         noise = self.random_noise if random_noise is None else random_noise
         _check_fraction("random_noise", noise)
         time_gaps = self.random_noise_mode == "time_gaps"
         inserts_noise = self.training and noise > 0 and not time_gaps
-        if not self.attend_to_empty_slots:  # empty slots in the softmax: keep all S of them
+        if not self.attend_to_empty_slots:  # empty slots in the softmax: keep all N of them
             story, story_mask = trim_padding(
                 story, story_mask, random_noise=noise if inserts_noise else 0.0
-            )  # (B, S', W), (B, S')
+            )  # (B, N', L), (B, N')
         if inserts_noise:
             story, story_mask = insert_random_noise(story, story_mask, noise)
 
         weight = self.embeddings[0].weight
         story_encoding, question_encoding, time_scale = self._encodings(
             story.shape[-1], question.shape[-1], weight
-        )  # (W, D), (W', D), (D,) or None
+        )  # (L, D), (L', D), (D,) or None
         query = embed_sentences(question, self.question_embedding.weight, question_encoding)
         # (B, D)
 
@@ -752,35 +753,35 @@ class MemN2N(nn.Module):
         tables = self.embeddings if self._adjacent else self.embeddings[1:]
         memories = torch.stack(
             [embed_sentences(story, table.weight, story_encoding) for table in tables], dim=1
-        )  # (B, K+1 or 2, S', D)
+        )  # (B, K+1 or 2, N', D)
         if self.training and noise > 0 and time_gaps:
             time = noisy_temporal_indices(
                 story_mask, noise, memory_size=self.memory_size
-            )  # (B, S')
+            )  # (B, N')
         else:
-            time = temporal_indices(story_mask)  # (B, S')
+            time = temporal_indices(story_mask)  # (B, N')
         if self.temporal_encoding:
-            real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, S', 1) empty slots get none
+            real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, N', 1) empty slots get none
             temporal = torch.stack([table[time] * real for table in self.temporal], dim=1)
-            # (B, K+1 or 2, S', D)
+            # (B, K+1 or 2, N', D)
             memories = memories + (temporal if time_scale is None else temporal * time_scale)
         if self._adjacent:
-            memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, H, S', D) each
+            memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, K, N', D) each
         else:
-            memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, S', D) shared by hops
+            memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, N', D) shared by hops
 
-        attention_mask = None if self.attend_to_empty_slots else story_mask  # (B, S')
+        attention_mask = None if self.attend_to_empty_slots else story_mask  # (B, N')
         state, attention = self.memory_hops(
             memory_in, memory_out, query, attention_mask, use_softmax=use_softmax
-        )  # (B, D), (B, H, S')
+        )  # (B, D), (B, K, N')
         logits = state @ self.answer_weight.T  # (B, O)
         if not return_internals:
             return logits
-        dropped = dims["S"] - story_mask.shape[1]  # leading slots cut by trim_padding
+        dropped = dims["N"] - story_mask.shape[1]  # leading slots cut by trim_padding
         return logits, MemN2NInternals(
-            attention=F.pad(attention, (dropped, 0)),  # (B, H, S)
-            story_mask=F.pad(story_mask, (dropped, 0)),  # (B, S)
-            temporal_index=F.pad(time, (dropped, 0)),  # (B, S)
+            attention=F.pad(attention, (dropped, 0)),  # (B, K, N)
+            story_mask=F.pad(story_mask, (dropped, 0)),  # (B, N)
+            temporal_index=F.pad(time, (dropped, 0)),  # (B, N)
         )
 
 

@@ -24,8 +24,9 @@ initial read vectors and addressing weights are the default, the weights
 starting focused on slot 0 (with uniform initial weights over a constant memory
 the heads could never address one slot apart from the others).
 
-Glossary: B batch, T time, I input size, O output size, C controller size,
-N memory slots, M slot width, R read heads, W write heads, S shift range.
+Tensor letters follow the package glossary (``memnets/__init__.py``): B batch, T time, I input
+size, O output size, C controller size, N memory slots, M slot width, R read heads, W write
+heads, S shift range.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ SHAPE_CASES = [
         lambda: dot_product_attention(z(1, 3, 4), z(1, 5, 4), z(1, 6, 2)),
         "values",
         "(1, 6, 2)",
-        "(1, 5, V)",
+        "(1, 5, E)",
         id="dot-values-count",
     ),
     pytest.param(
@@ -236,7 +236,7 @@ SHAPE_CASES = [
         lambda: ADDITIVE(z(1, 2, 4), z(1, 6, 3), z(1, 7, 2)),
         "values",
         "(1, 7, 2)",
-        "(1, 6, V)",
+        "(1, 6, E)",
         id="additive-values-count",
     ),
     pytest.param(
@@ -425,7 +425,7 @@ SHAPE_CASES = [
         lambda: memory_hop(z(3, 4), z(2, 3, 4), z(2, 4)),
         "memory_in",
         "(3, 4)",
-        "(B, S, D)",
+        "(B, N, D)",
         id="hop-memory-in-2d",
     ),
     pytest.param(
@@ -460,7 +460,7 @@ SHAPE_CASES = [
         lambda: memory_hops(z(2, 0, 3, 4), z(2, 0, 3, 4), z(2, 4)),
         "memory_in",
         "(2, 0, 3, 4)",
-        "H = 0",
+        "K = 0",
         id="hops-no-hops",
     ),
     pytest.param(
@@ -474,14 +474,14 @@ SHAPE_CASES = [
         lambda: HOPS(z(2, 3, 3, 4), z(2, 3, 4), z(2, 4)),
         "memory_in",
         "(2, 3, 3, 4)",
-        "(B, 2, S, 4)",
+        "(B, 2, N, 4)",
         id="hops-module-memory-in-hops",
     ),
     pytest.param(
         lambda: HOPS(z(2, 3, 4), z(2, 3, 5), z(2, 4)),
         "memory_out",
         "(2, 3, 5)",
-        "(B, S, 4)",
+        "(B, N, 4)",
         id="hops-module-memory-out-width",
     ),
     pytest.param(
@@ -492,7 +492,7 @@ SHAPE_CASES = [
         id="hops-module-mask",
     ),
     pytest.param(
-        lambda: MEMN2N(ids(3, 6), ids(2, 6)), "story", "(3, 6)", "(B, S, W)", id="memn2n-story-2d"
+        lambda: MEMN2N(ids(3, 6), ids(2, 6)), "story", "(3, 6)", "(B, N, L)", id="memn2n-story-2d"
     ),
     pytest.param(
         lambda: MEMN2N(ids(2, 3, 6), ids(3, 6)),
@@ -530,7 +530,7 @@ SHAPE_CASES = [
         id="embed-embedding-1d",
     ),
     pytest.param(
-        lambda: temporal_indices(mask(5)), "story_mask", "(5,)", "(B, S)", id="temporal-mask-1d"
+        lambda: temporal_indices(mask(5)), "story_mask", "(5,)", "(B, N)", id="temporal-mask-1d"
     ),
     pytest.param(
         lambda: insert_random_noise(ids(2, 3, 4), mask(2, 4), 0.5),

@@ -1,6 +1,7 @@
 """Masked losses and metrics for sequence tasks (pure functions of tensors).
 
-Glossary: B batch, T time, O output bits.
+Tensor letters as in the package glossary (``memnets/__init__.py``): B batch, T time, O output
+bits.
 """
 
 from __future__ import annotations

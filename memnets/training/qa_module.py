@@ -53,7 +53,7 @@ which halves the work on the many tasks with short stories, and the training met
 summed on the module rather than sent through ``self.log`` at every step (a ``self.log``
 call costs about as much as a training step of this small model on a CPU).
 
-Glossary: B batch, S memory slots, W words per sentence, H hops, A answer classes.
+Tensor letters as in the package glossary (``memnets/__init__.py``): B batch, O outputs.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def masked_cross_entropy(logits: Tensor, answers: Tensor, *, reduction: str = "m
     """Cross-entropy over the questions whose answer is known (not -100), their ``"mean"``
     or ``"sum"``.
 
-    logits (B, A), answers (B,). Zero, not NaN, when every answer of the batch is unknown.
+    logits (B, O), answers (B,). Zero, not NaN, when every answer of the batch is unknown.
     """
     losses = F.cross_entropy(logits, answers, ignore_index=IGNORED_ANSWER, reduction="none")
     total = losses.sum()  # ignored entries are 0 in ``losses``
