@@ -81,6 +81,7 @@ __all__ = [
     "noisy_temporal_indices",
     "insert_random_noise",
     "trim_padding",
+    "without_nil",
     "embed_sentences",
     "memory_hop",
     "memory_hops",
@@ -302,11 +303,21 @@ def trim_padding(
     return story[:, -keep:], story_mask[:, -keep:]  # (B, N', L), (B, N')
 
 
+def without_nil(table: Tensor) -> Tensor:
+    """``table`` (V, D) with row 0, the nil (padding) word's, replaced by zeros: the nil word
+    contributes nothing to a sentence, a question, a memory slot or an answer score, and row
+    0 of the parameter gets no gradient, so it stays as it was (zero from the initialisation)
+    under any optimiser. The authors' code zeroes the nil column of every table after every
+    update to the same effect."""
+    return torch.cat([table.new_zeros(1, table.shape[1]), table[1:]])  # (V, D)
+
+
 def embed_sentences(words: Tensor, embedding: Tensor, encoding: Tensor | None = None) -> Tensor:
     """Sentence vectors sum_j l_j * E x_j over the last axis of ``words``.
 
     ``words`` (..., L) integer ids, ``embedding`` (V, D) the table E, ``encoding`` (L, D) the
-    position weights l (``None`` for bag-of-words). Returns (..., D).
+    position weights l (``None`` for bag-of-words). Returns (..., D). Nil words (id 0)
+    contribute nothing, whatever row 0 of the table holds (:func:`without_nil`).
     """
     if not isinstance(words, Tensor):
         raise TypeError(f"words must be a torch.Tensor, got {type(words).__name__}")
@@ -316,9 +327,9 @@ def embed_sentences(words: Tensor, embedding: Tensor, encoding: Tensor | None = 
     dims = check_shape("embedding", embedding, ("V", "D"))
     if encoding is not None:
         check_shape("encoding", encoding, (words.shape[-1], dims["D"]))
-    vectors = embedding[words]  # (..., W, D)
+    vectors = without_nil(embedding)[words]  # (..., L, D)
     if encoding is not None:
-        vectors = vectors * encoding  # (..., W, D)
+        vectors = vectors * encoding  # (..., L, D)
     return vectors.sum(-2)  # (..., D)
 
 
@@ -599,7 +610,7 @@ class MemN2N(nn.Module):
         for embedding in self.embeddings:
             nn.init.normal_(embedding.weight, std=INIT_STD)
             with torch.no_grad():
-                embedding.weight[0].zero_()  # nil word; padding_idx keeps its gradient zero
+                embedding.weight[0].zero_()  # nil word; without_nil keeps its gradient zero
         for table in self.temporal:
             nn.init.normal_(table, std=INIT_STD)
         if self.answer is not None:
@@ -774,7 +785,10 @@ class MemN2N(nn.Module):
         state, attention = self.memory_hops(
             memory_in, memory_out, query, attention_mask, use_softmax=use_softmax
         )  # (B, D), (B, K, N')
-        logits = state @ self.answer_weight.T  # (B, O)
+        answer_weight = self.answer_weight  # (O, D)
+        if self.answer is None:  # tied to C^K: the nil word is never an answer
+            answer_weight = without_nil(answer_weight)
+        logits = state @ answer_weight.T  # (B, O)
         if not return_internals:
             return logits
         dropped = dims["N"] - story_mask.shape[1]  # leading slots cut by trim_padding

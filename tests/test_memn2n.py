@@ -451,6 +451,58 @@ def test_nil_embedding_row_stays_zero_after_optimizer_steps(make_optimizer):
         assert not torch.equal(embedding.weight[1:], old[1:])
 
 
+@pytest.mark.parametrize("use_softmax", [False, True], ids=["linear-start", "softmax"])
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9, weight_decay=0.01),
+        lambda p: torch.optim.Adam(p, lr=0.05),
+    ],
+    ids=["sgd-momentum-decay", "adam"],
+)
+def test_nil_is_zero_everywhere_with_padding_inside_sentences(make_optimizer, use_softmax):
+    """Padding inside real sentences and the question, empty slots kept in the softmax,
+    answers as words (W^T = C^K, whose nil row would score the nil word): a plain loop with
+    any optimiser leaves row 0 of every table at zero, and nil words contribute nothing."""
+    story, question, mask = _story(width=5)
+    story[:, :, 3:] = 0  # padding inside every real sentence
+    question[:, 2:] = 0  # and inside the question
+    torch.manual_seed(0)
+    model = MemN2N(
+        vocab_size=12, num_answers=4, answers_as_words=True, memory_size=5,
+        encoding="position_authors", attend_to_empty_slots=True, random_noise=0.2,
+        random_noise_mode="time_gaps",
+    )  # fmt: skip
+    optimizer = make_optimizer(model.parameters())
+    for _ in range(4):
+        logits = model(story, question, mask, use_softmax=use_softmax)  # (B, V + A)
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([5, 6, 13]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    for table in model.embeddings:
+        assert torch.all(table.weight[0] == 0)
+    model.eval()
+    expected = model(story, question, mask, use_softmax=use_softmax)
+    assert torch.all(expected[:, 0] == 0)  # the nil word scores nothing
+    with torch.no_grad():  # whatever row 0 holds, nil words add nothing
+        for table in model.embeddings:
+            table.weight[0] = 7.0
+    torch.testing.assert_close(model(story, question, mask, use_softmax=use_softmax), expected)
+
+
+def test_extra_padding_changes_nothing_under_bag_of_words():
+    story, question, mask = _story()
+    torch.manual_seed(0)
+    model = MemN2N(vocab_size=12, num_answers=4, memory_size=8, encoding="bow").eval()
+    expected = model(story, question, mask)
+    wider = torch.nn.functional.pad(story, (0, 3))  # (B, N, L + 3) more nil words per sentence
+    more_slots = torch.nn.functional.pad(wider, (0, 0, 2, 0))  # (B, N + 2, L + 3) empty slots
+    more_mask = torch.nn.functional.pad(mask, (2, 0))  # (B, N + 2)
+    longer_question = torch.nn.functional.pad(question, (0, 2))  # (B, L' + 2)
+    torch.testing.assert_close(model(more_slots, longer_question, more_mask), expected)
+
+
 def test_batch_items_are_independent_in_eval():
     story, question, mask = _story()
     torch.manual_seed(0)
