@@ -725,8 +725,38 @@ class MemN2N(nn.Module):
         *,
         use_softmax: bool = True,
         random_noise: float | None = None,
+        generator: torch.Generator | None = None,
         return_internals: bool = False,
     ) -> Tensor | tuple[Tensor, MemN2NInternals]:
+        """:meth:`prepare`, then :meth:`network`; ``generator`` draws the random noise."""
+        prepared_story, prepared_mask, time = self.prepare(
+            story, question, story_mask, random_noise=random_noise, generator=generator
+        )  # (B, N', L), (B, N'), (B, N')
+        logits, attention = self.network(
+            prepared_story, question, prepared_mask, time, use_softmax=use_softmax
+        )  # (B, O), (B, K, N')
+        if not return_internals:
+            return logits
+        dropped = story.shape[1] - prepared_mask.shape[1]  # leading slots cut by trim_padding
+        return logits, MemN2NInternals(
+            attention=F.pad(attention, (dropped, 0)),  # (B, K, N)
+            story_mask=F.pad(prepared_mask, (dropped, 0)),  # (B, N)
+            temporal_index=F.pad(time, (dropped, 0)),  # (B, N)
+        )
+
+    def prepare(
+        self,
+        story: Tensor,
+        question: Tensor,
+        story_mask: Tensor | None = None,
+        *,
+        random_noise: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Everything of a forward pass that is not the network's arithmetic: the checks, the
+        slots the batch needs (:func:`trim_padding`), the random noise of training (drawn from
+        ``generator``) and the temporal indices. Returns ``(story (B, N', L), story_mask
+        (B, N'), time (B, N'))`` for :meth:`network`."""
         dims = check_shape("story", story, ("B", "N", "L"))
         check_shape("question", question, (dims["B"], None))
         _check_word_ids("story", story)
@@ -751,8 +781,28 @@ class MemN2N(nn.Module):
                 story, story_mask, random_noise=noise if inserts_noise else 0.0
             )  # (B, N', L), (B, N')
         if inserts_noise:
-            story, story_mask = insert_random_noise(story, story_mask, noise)
+            story, story_mask = insert_random_noise(story, story_mask, noise, generator)
+        if self.training and noise > 0 and time_gaps:
+            time = noisy_temporal_indices(
+                story_mask, noise, memory_size=self.memory_size, generator=generator
+            )  # (B, N')
+        else:
+            time = temporal_indices(story_mask)  # (B, N')
+        return story, story_mask, time
 
+    def network(
+        self,
+        story: Tensor,
+        question: Tensor,
+        story_mask: Tensor,
+        time: Tensor,
+        *,
+        use_softmax: bool = True,
+    ) -> tuple[Tensor, Tensor]:
+        """The network on prepared inputs (:meth:`prepare`): story (B, N, L), question (B, L'),
+        story_mask (B, N), time (B, N) -> ``(logits (B, O), attention (B, K, N))``. Tensor
+        operations only, no host synchronisation, so that ``torch.func.vmap`` can run it over
+        the stacked parameters of several runs."""
         weight = self.embeddings[0].weight
         story_encoding, question_encoding, time_scale = self._encodings(
             story.shape[-1], question.shape[-1], weight
@@ -764,39 +814,25 @@ class MemN2N(nn.Module):
         tables = self.embeddings if self._adjacent else self.embeddings[1:]
         memories = torch.stack(
             [embed_sentences(story, table.weight, story_encoding) for table in tables], dim=1
-        )  # (B, K+1 or 2, N', D)
-        if self.training and noise > 0 and time_gaps:
-            time = noisy_temporal_indices(
-                story_mask, noise, memory_size=self.memory_size
-            )  # (B, N')
-        else:
-            time = temporal_indices(story_mask)  # (B, N')
+        )  # (B, K+1 or 2, N, D)
         if self.temporal_encoding:
-            real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, N', 1) empty slots get none
+            real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, N, 1) empty slots get none
             temporal = torch.stack([table[time] * real for table in self.temporal], dim=1)
-            # (B, K+1 or 2, N', D)
+            # (B, K+1 or 2, N, D)
             memories = memories + (temporal if time_scale is None else temporal * time_scale)
         if self._adjacent:
-            memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, K, N', D) each
+            memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, K, N, D) each
         else:
-            memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, N', D) shared by hops
+            memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, N, D) shared by hops
 
-        attention_mask = None if self.attend_to_empty_slots else story_mask  # (B, N')
+        attention_mask = None if self.attend_to_empty_slots else story_mask  # (B, N)
         state, attention = self.memory_hops(
             memory_in, memory_out, query, attention_mask, use_softmax=use_softmax
-        )  # (B, D), (B, K, N')
+        )  # (B, D), (B, K, N)
         answer_weight = self.answer_weight  # (O, D)
         if self.answer is None:  # tied to C^K: the nil word is never an answer
             answer_weight = without_nil(answer_weight)
-        logits = state @ answer_weight.T  # (B, O)
-        if not return_internals:
-            return logits
-        dropped = dims["N"] - story_mask.shape[1]  # leading slots cut by trim_padding
-        return logits, MemN2NInternals(
-            attention=F.pad(attention, (dropped, 0)),  # (B, K, N)
-            story_mask=F.pad(story_mask, (dropped, 0)),  # (B, N)
-            temporal_index=F.pad(time, (dropped, 0)),  # (B, N)
-        )
+        return state @ answer_weight.T, attention  # (B, O), (B, K, N)
 
 
 # builders
