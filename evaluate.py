@@ -15,9 +15,28 @@ which writes OUT.md, OUT.csv and OUT.png (see memnets/training/generalisation.py
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
+import yaml
+
 from memnets.training.cli import main as cli
+from memnets.training.migrate import migrate_module_arguments
+
+
+def _migrated(config: Path) -> Path:
+    """``config`` itself, or a migrated copy of a run's config written before the models were
+    injected into the training layer (memnets.training.migrate)."""
+    settings = yaml.safe_load(config.read_text())
+    model = settings.get("model") or {}
+    arguments = model.get("init_args") or {}
+    migrated = migrate_module_arguments(model.get("class_path", ""), arguments)
+    if migrated is arguments:
+        return config
+    settings["model"] = {**model, "init_args": migrated}
+    copy = Path(tempfile.mkdtemp(prefix="memnets-evaluate-")) / "config.yaml"
+    copy.write_text(yaml.safe_dump(settings))
+    return copy
 
 
 def main(argv: list[str] | None = None):
@@ -34,6 +53,7 @@ def main(argv: list[str] | None = None):
             f"error: {checkpoint} must be a checkpoint file of a train.py fit run, with the "
             f"run's {config.name} at {config}"
         )
+    config = _migrated(config)
     arguments = [
         "test", "--config", str(config), "--ckpt_path", str(checkpoint),
         "--data.init_args.generalisation_lengths", "[" + ",".join(map(str, args.lengths)) + "]",

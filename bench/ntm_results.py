@@ -3,20 +3,18 @@
     python bench/ntm_results.py --tasks copy --seeds 0 1 2 --max-time 00:00:10:00
     python bench/ntm_results.py --tasks repeat_copy associative_recall priority_sort --seeds 0
 
-Each run is ``train.py fit --config configs/ntm_TASK.yaml`` (a real Lightning run
-with TensorBoard logs under ``runs/results/``). From its event files this reads:
-the number of training sequences and the wall-clock time until the validation
-bit error first fell below ``--threshold`` (0.1 bits per sequence), or the final
-validation error when it never did, and the held-out test errors at the end
-(training range and the config's longer generalisation lengths). Results are
-cached per run in ``results/ntm_results.json`` and the table is written to
-``results/ntm_results.md``; both say which command and machine produced them.
+Each run is ``train.py fit --config configs/ntm_TASK.yaml`` (more overrides after ``--``) with
+TensorBoard logs under ``--save-dir``. From its event files this reads: the number of training
+sequences and the wall-clock time until the validation bit error first fell below
+``--threshold`` (0.1 bits per sequence), or the final validation error when it never did, and
+the held-out test errors at the end (training range and the config's longer generalisation
+lengths). Results are cached per task and seed in ``results/ntm_results.json`` (log folders
+relative to the repository) and the table is written to ``results/ntm_results.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import platform
@@ -36,23 +34,23 @@ PAPER = {  # Graves et al. 2014, figures 3, 7, 10 and 16 (read off the learning 
 }
 
 
-def read_run(log_dir: str, threshold: float) -> dict:
+def read_run(log_dir: Path, threshold: float) -> dict:
+    """Convergence and test errors from the events in ``log_dir`` (recorded as given)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    events = EventAccumulator(log_dir, size_guidance={"scalars": 0})
+    events = EventAccumulator(str(ROOT / log_dir), size_guidance={"scalars": 0})
     events.Reload()
     tags = set(events.Tags()["scalars"])
     val = events.Scalars("val/bit_errors") if "val/bit_errors" in tags else []
     sequences = {e.step: e.value for e in events.Scalars("train/sequences")}
-    start = min(e.wall_time for e in events.Scalars("train/loss"))
-    result: dict = {"log_dir": log_dir, "steps": max(sequences) + 1 if sequences else 0}
-    result["sequences"] = int(max(sequences.values())) if sequences else 0
+    losses = events.Scalars("train/loss")
+    start = min(e.wall_time for e in losses)
+    result: dict = {"log_dir": log_dir.as_posix(), "steps": max(sequences, default=-1) + 1}
+    result["sequences"] = int(max(sequences.values(), default=0))
     reached = next((e for e in val if e.value < threshold), None)
-    if reached is not None:
-        step_sequences = (
-            sequences.get(reached.step) or sequences[max(s for s in sequences if s <= reached.step)]
-        )
-        result["solved_after_sequences"] = int(step_sequences)
+    if reached is not None:  # sequences at the last training step logged up to that point
+        seen = sequences[max(step for step in sequences if step <= reached.step)]
+        result["solved_after_sequences"] = int(seen)
         result["solved_after_seconds"] = round(reached.wall_time - start)
     result["final_val_bit_errors"] = val[-1].value if val else None
     result["final_val_cost_bits"] = events.Scalars("val/cost_bits")[-1].value if val else None
@@ -60,18 +58,18 @@ def read_run(log_dir: str, threshold: float) -> dict:
     for tag in sorted(tags):
         if tag.startswith("test") and tag.endswith(("bit_errors", "cost_bits")):
             result[tag] = events.Scalars(tag)[-1].value
-    result["wall_seconds"] = round(max(e.wall_time for e in events.Scalars("train/loss")) - start)
+    result["wall_seconds"] = round(max(e.wall_time for e in losses) - start)
     return result
 
 
 def run(task: str, seed: int, args) -> dict:
     name = f"{task}_seed{seed}"
-    save_dir = ROOT / "runs" / "results"
+    save_dir = Path(args.save_dir)  # as given: relative to the repository, or absolute
     command = [
         sys.executable, "train.py", "fit",
         "--config", f"configs/ntm_{task}.yaml",
         "--seed_everything", str(seed),
-        "--data.seed", str(seed),
+        "--data.init_args.seed", str(seed),
         "--trainer.max_time", args.max_time,
         "--trainer.enable_progress_bar", "false",
         "--trainer.logger.init_args.save_dir", str(save_dir),
@@ -81,12 +79,12 @@ def run(task: str, seed: int, args) -> dict:
     print("$", " ".join(command), flush=True)
     started = time.time()
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    log_file = save_dir / f"{name}.log"
+    log_file = ROOT / save_dir / f"{name}.log"
     log_file.write_text(completed.stdout + completed.stderr)
     if completed.returncode != 0:
         raise RuntimeError(f"{name} failed (exit {completed.returncode}); see {log_file}")
-    log_dir = sorted(glob.glob(str(save_dir / name / "version_*")), key=os.path.getmtime)[-1]
-    result = read_run(log_dir, args.threshold)
+    version = max((ROOT / save_dir / name).glob("version_*"), key=os.path.getmtime)
+    result = read_run(save_dir / name / version.name, args.threshold)
     result.update(task=task, seed=seed, process_seconds=round(time.time() - started))
     return result
 
@@ -104,9 +102,9 @@ def table(results: list[dict], threshold: float) -> str:
     ]
     for r in sorted(results, key=lambda r: (r["task"], r["seed"])):
         solved = "solved_after_sequences" in r
-        longer = ", ".join(
+        longer = ", ".join(  # sorted by tag, as strings ("12" before "8")
             f"{key[len('test_length_') :].split('/')[0]}: {fmt(value)}"
-            for key, value in sorted(r.items(), key=lambda item: item[0])
+            for key, value in sorted(r.items())
             if key.startswith("test_length_") and key.endswith("bit_errors")
         )
         lines.append(
@@ -126,6 +124,7 @@ def main() -> None:
     parser.add_argument("--max-time", default="00:00:10:00", help="per run, DD:HH:MM:SS")
     parser.add_argument("--threshold", type=float, default=0.1)
     parser.add_argument("--out", default="results/ntm_results")
+    parser.add_argument("--save-dir", default="runs/results", help="the runs' TensorBoard logs")
     parser.add_argument("--rerun", action="store_true", help="ignore cached results")
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
@@ -146,7 +145,7 @@ def main() -> None:
         "# NTM results on the algorithmic tasks",
         "",
         f"Produced by `python bench/ntm_results.py` (see `{Path(__file__).name}`; per-run logs and",
-        "TensorBoard events under `runs/results/`). Machine: " + cache.get("machine", "?") + ".",
+        f"TensorBoard events under `{args.save_dir}/`). Machine: {cache.get('machine', '?')}.",
         "Each run is time-limited (`--max-time`); 'no' means the threshold was not reached in",
         "that time, and the final validation error is what the run ended with; a run stops as",
         "soon as it is solved, so 'final' is then the error at that point.",

@@ -1,9 +1,11 @@
 """NTM forward+backward time per time step on the paper's copy configuration.
 
-LSTM controller 100, 1 read + 1 write head, 128 x 20 memory, 8-bit vectors
-(9 input channels with the delimiter), copy sequences of length 20 (41 steps).
+The model is ``memnets.ntm_copy()`` (LSTM 100, 1 read + 1 write head, 128 x 20 memory,
+8-bit vectors) on copy sequences of length 20 (41 steps); ``--compile yes`` compiles its cell
+as the training module does (``compile: true`` in the configs).
 
-    python bench/ntm_step.py [--threads 1 2] [--batch-sizes 1 16 64] [--device cpu|cuda]
+    python bench/ntm_step.py [--threads 1 2] [--batch-sizes 1 16 64] [--compile no|yes|both]
+        [--repeats 5] [--length 20] [--device cpu|cuda]
 
 Prints a table: batch size, threads, milliseconds per time step (forward +
 backward, whole batch), and training sequences per second.
@@ -12,6 +14,7 @@ backward, whole batch), and training sequences per second.
 from __future__ import annotations
 
 import argparse
+import itertools
 import platform
 import time
 
@@ -26,8 +29,8 @@ def measure(batch_size: int, *, steps: int, repeats: int, device: str, compile: 
     model = ntm_copy().to(device)
     if compile:
         model.cell.compile(dynamic=False)
-    x = torch.rand(batch_size, steps, 9, device=device)
-    target = torch.rand(batch_size, steps, 8, device=device).round()
+    x = torch.rand(batch_size, steps, model.cell.input_size, device=device)  # (B, T, I)
+    target = torch.rand(batch_size, steps, model.cell.output_size, device=device).round()
     timings = []
     for repeat in range(repeats + 2):
         if device == "cuda":
@@ -62,22 +65,15 @@ def main() -> None:
     )
     print(f"{'batch':>6} {'threads':>8} {'compiled':>9} {'ms/step':>10} {'seq/s':>10}")
     modes = {"no": [False], "yes": [True], "both": [False, True]}[args.compile]
-    for compiled in modes:
-        for threads in args.threads:
-            torch.set_num_threads(threads)
-            for batch_size in args.batch_sizes:
-                seconds = measure(
-                    batch_size,
-                    steps=steps,
-                    repeats=args.repeats,
-                    device=args.device,
-                    compile=compiled,
-                )
-                print(
-                    f"{batch_size:>6} {threads:>8} {'yes' if compiled else 'no':>9} "
-                    f"{1000 * seconds / steps:>10.3f} {batch_size / seconds:>10.1f}",
-                    flush=True,
-                )
+    options = dict(steps=steps, repeats=args.repeats, device=args.device)
+    for compiled, threads, batch_size in itertools.product(modes, args.threads, args.batch_sizes):
+        torch.set_num_threads(threads)
+        seconds = measure(batch_size, compile=compiled, **options)
+        print(
+            f"{batch_size:>6} {threads:>8} {'yes' if compiled else 'no':>9} "
+            f"{1000 * seconds / steps:>10.3f} {batch_size / seconds:>10.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from memnets.training.cli import main
+from memnets.training.migrate import NTM_ARGUMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -153,3 +155,49 @@ def test_every_ntm_config_trains_one_step(config, tmp_path):
     )  # fmt: skip
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["test/loss"])  # after_fit tested it
+
+
+def test_a_run_from_before_the_model_was_injected_still_tests(tmp_path):
+    """A checkpoint and config.yaml in the old flat layout (the model's arguments on the
+    LightningModule, sizes written out) load in ``test`` and in evaluate.py."""
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    run = tmp_path / "ntm_copy" / "version_0"
+    last = run / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, weights_only=False)
+    hparams = checkpoint["hyper_parameters"]
+    model = hparams.pop("model")["init_args"]
+    model = {name: value for name, value in model.items() if name in NTM_ARGUMENTS}
+    hparams.update(model, input_size=9, output_size=8)  # the old flat layout
+    torch.save(checkpoint, last)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["model"]["init_args"].pop("model")
+    config["model"]["init_args"].update(model, input_size=9, output_size=8)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+
+    tested = main(["test", *TINY, "--ckpt_path", str(last), "--trainer.logger", "false"])
+    assert tested.model.model.cell.controller_size == 16  # from the checkpoint
+    out = tmp_path / "old"
+    evaluate = runpy.run_path(str(ROOT / "evaluate.py"))["main"]
+    evaluate(["--ckpt", str(last), "--lengths", "4", "--episodes", "4", "--out", str(out)])
+    assert [row["length"] for row in csv.DictReader(out.with_suffix(".csv").open())] == ["4"]
+
+
+def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    last = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["hyper_parameters"]["model"] == {
+        "class_path": "memnets.ntm.NTM",
+        "init_args": {
+            "controller": "lstm", "controller_size": 16, "memory_slots": 8, "memory_width": 6,
+            "num_read_heads": 1, "num_write_heads": 1, "shift_range": 3,
+            "memory_init": "constant", "learned_initial_state": True, "batch_first": True,
+        },
+    }  # fmt: skip
+    tested = main(
+        ["test", "--config", str(ROOT / "configs" / "ntm_copy.yaml"), "--ckpt_path", str(last),
+         "--model.init_args.compile", "false", "--data.task.init_args.max_length", "3",
+         "--data.test_episodes", "4", "--data.generalisation_lengths", "[]",
+         "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]
+    )  # fmt: skip
+    assert tested.model.model.cell.controller_size == 16  # not the config's 100
+    assert "test/bit_errors" in tested.trainer.callback_metrics

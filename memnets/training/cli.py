@@ -4,12 +4,13 @@
     python train.py validate --config configs/ntm_copy.yaml --ckpt_path runs/.../last.ckpt
     python train.py fit --config configs/ntm_copy.yaml --print_config
 
-Model and data are chosen by ``class_path`` in the YAML configs; the data
-module's sizes are linked into the model (``data.input_size`` ->
-``model.init_args.input_size`` and the same for ``output_size``). Checkpointing
+Model and data are chosen by ``class_path`` in the YAML configs: the training module
+(``model``) receives the model (``model.init_args.model``), and the sizes that come from the
+data module (``DATA_SIZES``) are linked into the model. Checkpointing
 (``last.ckpt`` and the best by the validation metric) and the memory pictures
 are always on and configurable under ``checkpoint:`` and ``pictures:``.
-After ``fit`` the best checkpoint is tested and a summary printed.
+After ``fit`` the best checkpoint (the final weights when none is kept) is tested and a
+summary printed; the metrics at the end of fitting stay in ``cli.fit_metrics``.
 
 Ctrl-C or SIGTERM stops after the current training step and writes ``last.ckpt``; resuming
 from it with ``--ckpt_path`` replays the uninterrupted run exactly, as does resuming a run
@@ -23,6 +24,7 @@ from __future__ import annotations
 import sys
 import time
 from functools import partial
+from pathlib import Path
 
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor
@@ -31,6 +33,7 @@ from lightning.pytorch.cli import LightningCLI
 from memnets.training.configs import ConfigError, expand_config_args
 from memnets.training.generalisation import GeneralisationReport
 from memnets.training.guards import NonFiniteError
+from memnets.training.migrate import migrate_module_arguments
 from memnets.training.pictures import MemoryPictures
 from memnets.training.resume import ResumableCheckpoint, TrainingStateCheckpoint
 
@@ -84,6 +87,30 @@ class MemnetsCLI(LightningCLI):
                 apply_on="instantiate",
             )
 
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's: a checkpoint's saved module arguments update the config. Here first
+        migrated from the layout before the models were injected (memnets.training.migrate),
+        so that older checkpoints still load in ``test``/``validate``."""
+        if not self.config.get("subcommand"):
+            return
+        ckpt_path = self.config[self.config.subcommand].get("ckpt_path")
+        if not ckpt_path or not Path(ckpt_path).is_file():
+            return
+        checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+        hparams = dict(checkpoint.get("hyper_parameters", {}))
+        hparams.pop("_instantiator", None)
+        if "_class_path" not in hparams:
+            return super()._parse_ckpt_path()
+        class_path = hparams.pop("_class_path")
+        arguments = migrate_module_arguments(class_path, hparams)
+        model = {"class_path": class_path, "init_args": arguments}
+        update = {self.config.subcommand: {"model": model}}
+        try:
+            self.config = self.parser.parse_object(update, self.config)
+        except SystemExit:
+            sys.stderr.write(f"Parsing of the hyperparameters saved in {ckpt_path} failed!\n")
+            raise
+
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         torch.set_num_threads(config.num_threads)
@@ -91,6 +118,21 @@ class MemnetsCLI(LightningCLI):
         if self.subcommand != "fit":  # only a fit run saves its config.yaml (beside its
             self.save_config_callback = None  # checkpoints); a test must not overwrite one
         self._started = time.perf_counter()
+
+    def after_instantiate_classes(self) -> None:
+        """Save the injected model's class and arguments (less the sizes linked from the data)
+        with the training module's hyperparameters, so that ``test --ckpt_path`` rebuilds the
+        checkpoint's model whatever config it is given."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        injected = config.model.init_args.get("model") if self.model is not None else None
+        if injected is None or not hasattr(injected, "class_path"):
+            return
+        arguments = {
+            name: value
+            for name, value in dict(injected.get("init_args") or {}).items()
+            if name not in DATA_SIZES
+        }
+        self.model.hparams["model"] = {"class_path": injected.class_path, "init_args": arguments}
 
     def after_fit(self) -> None:
         trainer = self.trainer
@@ -100,7 +142,9 @@ class MemnetsCLI(LightningCLI):
         last = getattr(checkpoint, "last_model_path", "") or None
         monitor = getattr(checkpoint, "monitor", None)
         best_score = getattr(checkpoint, "best_model_score", None)
-        sequences = trainer.callback_metrics.get("train/sequences")
+        # the metrics at the end of fitting (testing replaces the trainer's callback_metrics)
+        self.fit_metrics = dict(trainer.callback_metrics)
+        sequences = self.fit_metrics.get("train/sequences")
         # (testing restores the callbacks' state from the tested checkpoint: read them first;
         # last.ckpt is current: ResumableCheckpoint writes it at the end of fitting)
         results = []

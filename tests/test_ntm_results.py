@@ -1,0 +1,85 @@
+"""bench/ntm_results.py without training: reading a run's events, and the cached table."""
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+from torch.utils.tensorboard import SummaryWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "bench" / "ntm_results.py"
+
+
+def test_read_run_finds_when_the_threshold_was_crossed(tmp_path):
+    writer = SummaryWriter(str(tmp_path))
+    for step, wall_time in [(0, 100.0), (9, 130.0), (19, 160.0), (24, 175.0)]:
+        writer.add_scalar("train/loss", 1.0, step, walltime=wall_time)
+    for step, sequences in [(9, 320.0), (19, 640.0), (24, 800.0)]:  # batch 32
+        writer.add_scalar("train/sequences", sequences, step, walltime=100.0)
+    for step, bit_errors, wall_time in [(9, 2.0, 140.0), (19, 0.0625, 170.0)]:
+        writer.add_scalar("val/bit_errors", bit_errors, step, walltime=wall_time)
+        writer.add_scalar("val/cost_bits", 4 * bit_errors, step, walltime=wall_time)
+    writer.add_scalar("test/bit_errors", 0.25, 24, walltime=180.0)
+    writer.add_scalar("test_length_30/bit_errors", 1.5, 24, walltime=180.0)
+    writer.add_scalar("test/perfect", 0.5, 24, walltime=180.0)  # neither errors nor cost
+    writer.close()
+    log_dir = Path(os.path.relpath(tmp_path, ROOT))  # given relative to the repository
+
+    result = runpy.run_path(str(SCRIPT))["read_run"](log_dir, threshold=0.1)
+
+    assert result == {
+        "log_dir": log_dir.as_posix(),  # recorded as given, not made absolute
+        "steps": 25,  # steps 0..24
+        "sequences": 800,
+        "solved_after_sequences": 640,  # 0.0625 < 0.1 at step 19
+        "solved_after_seconds": 70,  # 170 - 100, from the first training loss
+        "final_val_bit_errors": 0.0625,
+        "final_val_cost_bits": 0.25,
+        "best_val_bit_errors": 0.0625,
+        "test/bit_errors": 0.25,
+        "test_length_30/bit_errors": 1.5,
+        "wall_seconds": 75,  # 175 - 100
+    }
+
+
+def test_cached_runs_are_tabulated_without_training(tmp_path):
+    solved = {
+        "task": "copy", "seed": 1, "solved_after_sequences": 12800, "solved_after_seconds": 154,
+        "final_val_bit_errors": 0.0234375, "final_val_cost_bits": 1.978,
+        "test/bit_errors": 0.296875, "test/cost_bits": 3.9,
+        "test_length_50/bit_errors": 10.6953125, "test_length_30/bit_errors": 3.5078125,
+    }  # fmt: skip
+    unsolved = {
+        "task": "priority_sort", "seed": 1, "final_val_bit_errors": 46.95,
+        "final_val_cost_bits": 115.9,
+    }  # fmt: skip
+    cache = tmp_path / "ntm.json"
+    cache.write_text(json.dumps({"runs": {"priority_sort/1": unsolved, "copy/1": solved}}))
+    before = cache.read_bytes()
+
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--tasks", "copy", "priority_sort", "--seeds", "1",
+         "--out", str(tmp_path / "ntm"), "--save-dir", str(tmp_path / "runs"),
+         "--max-time", "00:00:00:01", "--", "--model.init_args.compile", "false",
+         "--trainer.max_steps", "1"],  # a run started by mistake stays short
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert completed.returncode == 0, completed.stderr
+    assert "train.py" not in completed.stdout  # no run was started
+    assert not (tmp_path / "runs").exists()
+    assert cache.read_bytes() == before  # the cache is only read
+    table = (tmp_path / "ntm.md").read_text().split("\n\n")[-1]
+    assert table.splitlines() == [
+        "| task | seed | solved (< 0.1 bit errors/seq)? | sequences to solve | time to solve "
+        "| final val bit errors/seq | final val cost (bits/seq) | test bit errors/seq "
+        "| longer sequences: bit errors/seq | paper |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|---|",
+        "| copy | 1 | yes | 12,800 | 154 s | 0.02 | 1.98 | 0.30 | 30: 3.51, 50: 10.70 "
+        "| near 0 bits after ~100-200k sequences |",
+        "| priority_sort | 1 | no | - | - | 46.95 | 115.90 | - | - "
+        "| cost ~18-20 bits per sequence after ~1M sequences |",
+    ]
