@@ -162,22 +162,26 @@ def _check_shift_range(shift_range: int) -> None:
 
 
 class NTMCell(nn.Module):
-    """One NTM time step: ``output, state = cell(x, state)``."""
+    """One NTM time step: ``output, state = cell(x, state)``.
+
+    Built by :class:`NTM` (``NTM(...).cell``), whose signature holds the arguments' defaults
+    and meaning; here every argument is required.
+    """
 
     def __init__(
         self,
         *,
         input_size: int,
         output_size: int,
-        controller: Literal["lstm", "feedforward"] = "lstm",
-        controller_size: int = 100,
-        memory_slots: int = 128,
-        memory_width: int = 20,
-        num_read_heads: int = 1,
-        num_write_heads: int = 1,
-        shift_range: int = 3,
-        memory_init: Literal["constant", "learned", "random"] = "constant",
-        learned_initial_state: bool = True,
+        controller: Literal["lstm", "feedforward"],
+        controller_size: int,
+        memory_slots: int,
+        memory_width: int,
+        num_read_heads: int,
+        num_write_heads: int,
+        shift_range: int,
+        memory_init: Literal["constant", "learned", "random"],
+        learned_initial_state: bool,
     ) -> None:
         super().__init__()
         for name, value in [

@@ -33,7 +33,7 @@ from memnets._checks import check_positive
 
 from .algorithmic import episode_seed
 
-__all__ = ["EpochShuffleSampler", "ResumableDataLoader"]
+__all__ = ["EpochShuffleSampler", "ResumableDataLoader", "RunsBatchSampler"]
 
 # helpers
 
@@ -41,7 +41,8 @@ __all__ = ["EpochShuffleSampler", "ResumableDataLoader"]
 def _samplers(loader: DataLoader) -> list[Any]:
     """The loader's sampler and its batch sampler's sampler (the same object, usually)."""
     found = {}
-    for sampler in (loader.sampler, getattr(loader.batch_sampler, "sampler", None)):
+    batch_sampler = loader.batch_sampler
+    for sampler in (loader.sampler, batch_sampler, getattr(batch_sampler, "sampler", None)):
         if sampler is not None:
             found[id(sampler)] = sampler
     return list(found.values())
@@ -90,6 +91,38 @@ class EpochShuffleSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.size
+
+
+class RunsBatchSampler(Sampler[list[int]]):
+    """Batches for several runs trained together: each run its own order of the data.
+
+    Run r's epoch-e order is :class:`EpochShuffleSampler`'s for ``seeds[r]``; batch i of the
+    epoch is the concatenation of every run's i-th batch of ``batch_size`` indices (R x B
+    indices, the last batch of an epoch smaller), so a collate function can shape it as
+    (R, B, ...). With one seed this yields exactly ``EpochShuffleSampler(size, seed=seed)``'s
+    batches: a run trained with others sees the batches it would see alone.
+    """
+
+    def __init__(self, size: int, *, batch_size: int, seeds: list[int]) -> None:
+        check_positive("size", size)
+        check_positive("batch_size", batch_size)
+        if not seeds:
+            raise ValueError("seeds must name at least one run")
+        self.orders = [EpochShuffleSampler(size, seed=seed) for seed in seeds]
+        self.size, self.batch_size, self.epoch = size, batch_size, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        for order in self.orders:
+            order.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        orders = [list(order) for order in self.orders]
+        for start in range(0, self.size, self.batch_size):
+            yield [index for order in orders for index in order[start : start + self.batch_size]]
+
+    def __len__(self) -> int:
+        return -(-self.size // self.batch_size)
 
 
 # loader

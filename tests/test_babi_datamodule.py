@@ -114,6 +114,23 @@ def test_batches_and_memory_truncation(data_dir):
     assert test.story_mask[:, -1].all()  # slot S-1 always holds the most recent sentence
 
 
+def test_authors_memory_is_the_longest_training_story_up_to_50(data_dir, tmp_path):
+    """memory_size="authors": min(50, the longest story of the training file), as the authors'
+    config_babi.m sets config.sz; the fixture's task 1 stories have 2-5 sentences, task 2's 2."""
+    module = make(data_dir, memory_size="authors")
+    assert module.memory_size == 5  # resolved by reading the data
+    assert module.dataset("train").tensors.story.shape[1] == 5
+    assert make(data_dir, task=2, memory_size="authors").memory_size == 2
+    assert make(data_dir, task=[1, 2], memory_size="authors").memory_size == 5
+    assert module.state_dict()["memory_size"] == 5
+    longer = write_fixture(tmp_path / "longer")
+    train = longer / "en" / task_file_name(1, "train")
+    train.write_text(train.read_text() + "\n".join(where_story(0, 60)) + "\n")
+    assert make(longer, memory_size="authors").memory_size == 50
+    with pytest.raises(ValueError, match="memory_size"):
+        make(data_dir, memory_size="paper")
+
+
 def test_joint_tasks_share_a_vocabulary_and_keep_task_ids(data_dir):
     module = make(data_dir, task=[1, 2], batch_size=100)
     assert len(module.dataset("train")) == 72

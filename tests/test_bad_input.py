@@ -69,8 +69,7 @@ def small_ntm(**overrides) -> NTM:
 
 
 def small_cell(**overrides) -> NTMCell:
-    config = dict(input_size=5, output_size=3, controller_size=8, memory_slots=8, memory_width=6)
-    return NTMCell(**{**config, **overrides})
+    return small_ntm(**overrides).cell
 
 
 def addressing(batch=1, heads=1, width=3, shifts=3) -> Addressing:

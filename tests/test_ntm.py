@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from memnets import NTM, NTMCell, ntm_copy, ntm_priority_sort
+from memnets import NTM, ntm_copy, ntm_priority_sort
 from memnets.attention import content_weights, interpolate, read, sharpen, shift, write
 
 
@@ -77,7 +77,7 @@ def test_state_is_passed_not_stored_and_splitting_a_sequence_continues_it():
 def test_cell_step_matches_the_equations_by_hand():
     """One step of the cell equals the composition of the pure addressing functions."""
     torch.manual_seed(0)
-    cell = NTMCell(input_size=3, output_size=2, controller_size=8, memory_slots=5, memory_width=4)
+    cell = NTM(input_size=3, output_size=2, controller_size=8, memory_slots=5, memory_width=4).cell
     state = cell.initial_state(2)
     x = torch.rand(2, 3)
     output, new_state = cell(x, state)

@@ -3,16 +3,20 @@
 The real CLI on a tiny config (scalars and the hop-attention PNG in TensorBoard), linear
 start and the learning-rate schedule (also across a checkpoint resume), per-task metrics of
 a joint run, a short convergence run, the loss guards, and the evaluation command's
-selection, table and cache on generated files laid out like the released data.
+selection, table and cache on generated files laid out like the released data (the bench
+scripts and their shared module import from bench/, on the tests' path by pyproject.toml).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
+import babi_bench
+import babi_combine
+import babi_eval
+import babi_joint
 import lightning
 import pytest
 import torch
@@ -34,14 +38,6 @@ CONFIG = ROOT / "configs" / "memn2n_babi.yaml"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # helpers
-
-
-def load_babi_eval():
-    """``bench/babi_eval.py`` as a module (``bench`` is a folder of scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("babi_eval", ROOT / "bench" / "babi_eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tiny_data(tmp_path: Path, task=1, *, train: int = 100, test: int = 50) -> BabiDataModule:
@@ -167,7 +163,7 @@ def test_empty_slots_in_the_softmax_are_never_trimmed(tmp_path):
     datamodule = tiny_data(tmp_path, train=40, test=20)
     module = tiny_module(datamodule, attend_to_empty_slots=True, linear_start_epochs=0).eval()
     batch = next(iter(datamodule.test_dataloader()))
-    logits, *_ = module._evaluate(batch, softmax=True)
+    logits = module._evaluate(batch, softmax=True)[0][0]  # run 0 of (R, B, O)
     story, mask = trim_padding(batch.story, batch.story_mask, random_noise=0.0)
     assert story.shape[1] < batch.story.shape[1]
     with torch.no_grad():
@@ -396,18 +392,22 @@ def test_short_run_learns_generated_task_1(tmp_path):
     assert run.test(module, datamodule=datamodule, verbose=False)[0]["test/error"] < 0.1
 
 
-# the evaluation command
+# the evaluation commands
 
 
-def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch):
+def released_layout(tmp_path: Path, tasks: list[int], paper: str) -> Path:
+    """Generated tasks in the released data's layout, with a paper table ``paper`` (CSV)."""
     from tasks.babi.generator import write_dataset
 
     data_dir = tmp_path / "babi"
-    write_dataset(data_dir / "en", tasks=[1, 2], num_train=40, num_test=20, seed=0)
-    (data_dir / "paper_memn2n_table.csv").write_text(
-        "task,1k_PE_LS_RN,10k_PE_LS_RN\n1,0.0,0.0\n2,8.3,0.3\n3,40.3,9.3\n"
-    )
-    babi_eval = load_babi_eval()
+    write_dataset(data_dir / "en", tasks=tasks, num_train=40, num_test=20, seed=0)
+    (data_dir / "paper_memn2n_table.csv").write_text(paper)
+    return data_dir
+
+
+def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch, capsys):
+    paper = "task,1k_PE_LS_RN,10k_PE_LS_RN\n1,0.0,0.0\n2,8.3,0.3\n3,40.3,9.3\n"
+    data_dir = released_layout(tmp_path, [1, 2], paper)
     out = tmp_path / "results" / "babi"
     argv = [
         "--data-dir", str(data_dir), "--tasks", "1-3", "--seeds", "2",
@@ -417,22 +417,37 @@ def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch
     state = json.loads(out.with_suffix(".json").read_text())
     assert sorted(state["runs"]) == ["task1/seed0", "task1/seed1", "task2/seed0", "task2/seed1"]
     assert all(run["epochs"] == 2 for run in state["runs"].values())
+    assert state["protocol"]["trainer"]["max_epochs"] == 2  # the protocol is the CLI's config
+    assert "data_dir" not in state["protocol"]["data"]["init_args"]
     table = out.with_suffix(".md").read_text()
     assert "| 3 | no data |" in table and "40.3" in table and "bench/babi_eval.py" in table
+    assert str(tmp_path) not in table.replace(str(data_dir), "").replace(str(out), "")
 
     calls = []
-    monkeypatch.setattr(babi_eval, "_worker", lambda job: calls.append(job))
-    babi_eval.main(argv)  # everything cached: nothing is trained again
-    assert calls == []
+    monkeypatch.setattr(babi_bench, "train_one", lambda job: calls.append(job))
+    babi_eval.main([*argv, "--data-dir", str(data_dir) + "/"])  # everything cached
+    assert calls == [] and "0 runs to do (4 cached)" in capsys.readouterr().out
+    meta = json.loads(out.with_suffix(".json").read_text())["meta"]
+    babi_eval.main([*argv, "--seeds", "3", "--table-only"])  # lists the runs, trains nothing
+    assert calls == [] and "2 runs to do (4 cached)" in capsys.readouterr().out
+    assert json.loads(out.with_suffix(".json").read_text())["meta"] == meta  # as it was
+
+    babi_eval.main([*argv, "--lr", "0.02", "--table-only"])  # another protocol: another file
+    assert json.loads(out.with_suffix(".json").read_text())["runs"] == state["runs"]
+    assert len(list(out.parent.glob("babi-*.json"))) == 1
+
+
+def test_babi_eval_stops_on_a_wrong_data_dir_before_writing(tmp_path):
+    out = tmp_path / "results" / "babi"
+    with pytest.raises(SystemExit, match="nowhere"):
+        babi_eval.main(["--data-dir", str(tmp_path / "nowhere"), "--out", str(out)])
+    assert not out.parent.exists()
 
 
 def test_babi_eval_runs_the_authors_code_variant(tmp_path):
-    from tasks.babi.generator import write_dataset
     from tasks.babi.reader import read_babi_file
 
-    data_dir = tmp_path / "babi"
-    write_dataset(data_dir / "en", tasks=[1], num_train=40, num_test=20, seed=0)
-    babi_eval = load_babi_eval()
+    data_dir = released_layout(tmp_path, [1], "task,1k_PE_LS_RN\n1,0.0\n")
     out = tmp_path / "results" / "authors"
     babi_eval.main([
         "--data-dir", str(data_dir), "--tasks", "1", "--seeds", "1", "--epochs", "1",
@@ -444,8 +459,9 @@ def test_babi_eval_runs_the_authors_code_variant(tmp_path):
     train_file = next((data_dir / "en").glob("qa1_*_train.txt"))
     longest = max(len(sample.story) for sample in read_babi_file(train_file))
     assert state["runs"]["task1/seed0"]["memory_size"] == min(50, longest)
-    assert state["protocol"]["memory_size"] == "authors"
-    assert state["protocol"]["random_noise_mode"] == "time_gaps"
+    assert state["protocol"]["data"]["init_args"]["memory_size"] == "authors"
+    model = state["protocol"]["model"]["init_args"]["model"]["init_args"]
+    assert model["random_noise_mode"] == "time_gaps" and model["attend_to_empty_slots"]
     table = out.with_suffix(".md").read_text()
     assert "gaps in the time indices, as their code does" in table
     assert "restarts at lr 0.005, as their code does" in table
@@ -453,16 +469,8 @@ def test_babi_eval_runs_the_authors_code_variant(tmp_path):
 
 
 def test_babi_joint_trains_one_model_and_tables_every_task(tmp_path):
-    from tasks.babi.generator import write_dataset
-
-    data_dir = tmp_path / "babi"
-    write_dataset(data_dir / "en", tasks=[1, 2], num_train=40, num_test=20, seed=0)
-    (data_dir / "paper_memn2n_table.csv").write_text(
-        "task,1k_PE_LS_RN,1k_PE_LS_RN_joint\n1,0.0,0.0\n2,8.3,11.4\n"
-    )
-    spec = importlib.util.spec_from_file_location("babi_joint", ROOT / "bench" / "babi_joint.py")
-    babi_joint = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(babi_joint)
+    paper = "task,1k_PE_LS_RN,1k_PE_LS_RN_joint\n1,0.0,0.0\n2,8.3,11.4\n"
+    data_dir = released_layout(tmp_path, [1, 2], paper)
     out = tmp_path / "results" / "joint"
     argv = [
         "--data-dir", str(data_dir), "--tasks", "1-2", "--epochs", "1",
@@ -470,27 +478,23 @@ def test_babi_joint_trains_one_model_and_tables_every_task(tmp_path):
     ]  # fmt: skip
     babi_joint.main(argv)
     state = json.loads(out.with_suffix(".json").read_text())
-    run = state["runs"]["0"]
+    run = state["runs"]["task1,2/seed0"]
     assert run["epochs"] == 2 and sorted(run["test_error_task"]) == ["1", "2"]
     # the overall error is the mean over the two tasks' 20 test questions each
     expected = (run["test_error_task"]["1"] + run["test_error_task"]["2"]) / 2
     assert run["test_error"] == pytest.approx(expected)
+    assert state["protocol"]["model"]["init_args"]["model"]["init_args"]["embedding_size"] == 8
     table = out.with_suffix(".md").read_text()
-    assert "| 2 |" in table and "11.4" in table and "bench/babi_joint.py" in table
-    modified = out.with_suffix(".json").stat().st_mtime_ns
-    babi_joint.main(argv)  # cached: nothing trained, the results file is not rewritten
-    assert out.with_suffix(".json").stat().st_mtime_ns == modified
+    assert "| 2 | 1 |" in table and "11.4" in table and "bench/babi_joint.py" in table
+    with pytest.raises(SystemExit, match="qa3_"):  # a joint task without files
+        babi_joint.main([*argv, "--tasks", "1-3"])
 
 
 def test_babi_combine_selects_by_validation_across_protocols(tmp_path):
-    spec = importlib.util.spec_from_file_location("combine", ROOT / "bench" / "babi_combine.py")
-    combine = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(combine)
-
     def evaluation(name, runs):
         path = tmp_path / f"{name}.json"
         state = {
-            "protocol": {"setting": "1k"},
+            "protocol": {"data": {"init_args": {"setting": "1k"}}},
             "meta": {"command": f"python bench/babi_eval.py --out {name}"},
             "runs": {
                 f"task{t}/seed{s}": {"task": t, "seed": s, "train_error": tr, "val_error": va,
@@ -507,7 +511,7 @@ def test_babi_combine_selects_by_validation_across_protocols(tmp_path):
     b = evaluation("b", [(1, 0, 0.0, 0.05, 0.00), (2, 0, 0.05, 0.10, 0.08), (2, 1, 0.1, 0.2, 0)])
     (tmp_path / "paper_memn2n_table.csv").write_text("task,1k_PE_LS_RN\n1,0.0\n2,8.3\n")
     out = tmp_path / "combined"
-    combine.main([a, b, "--data-dir", str(tmp_path), "--out", str(out)])
+    babi_combine.main([a, b, "--data-dir", str(tmp_path), "--out", str(out)])
     result = json.loads(out.with_suffix(".json").read_text())
     rows = {row["task"]: row for row in result["rows"]}
     assert rows[1]["val_sel"] == pytest.approx(2.0) and rows[1]["val_sel_from"] == "a seed 0"
@@ -523,13 +527,36 @@ def test_babi_combine_selects_by_validation_across_protocols(tmp_path):
 
 
 def test_selection_rules_pick_by_training_then_validation_error():
-    select = load_babi_eval().select
     runs = [
         {"seed": 0, "train_error": 0.0, "val_error": 0.2, "test_error": 0.30},
         {"seed": 1, "train_error": 0.0, "val_error": 0.1, "test_error": 0.20},
         {"seed": 2, "train_error": 0.1, "val_error": 0.0, "test_error": 0.05},
     ]
-    chosen = select(runs)
+    chosen = babi_bench.select(runs)
     assert chosen["train_seed"] == 1 and chosen["by_train"] == pytest.approx(20.0)
     assert chosen["val_seed"] == 2 and chosen["by_val"] == pytest.approx(5.0)
     assert chosen["median"] == pytest.approx(20.0)
+
+
+def test_the_table_writer_marks_columns_with_fewer_tasks():
+    rows = [{"task": 1, "runs": 1, "by_train": 0.0}, {"task": 2, "runs": "no data", "paper": 8.3}]
+    lines = babi_bench.table(rows, {"task": "task", "runs": "runs", "by_train": "train-sel.",
+                                    "paper": "paper"}, ["by_train", "paper"])  # fmt: skip
+    assert lines[2:] == [
+        "| 1 | 1 | 0.0 | |",
+        "| 2 | no data | | 8.3 |",
+        "| **mean** | | 0.0 (1 tasks) | 8.3 (1 tasks) |",
+        "| **failed (> 5%)** | | 0 (1 tasks) | 1 (1 tasks) |",
+    ]
+
+
+def test_a_protocol_leaves_out_what_changes_no_number():
+    config = {
+        "seed_everything": 3,  # the run's own key, with the task
+        "num_threads": 1,
+        "trainer": {"max_epochs": 2, "precision": None, "logger": {"init_args": {"save_dir": "x"}}},
+        "data": {"init_args": {"task": 1, "data_dir": "../data", "batch_size": 32}},
+    }
+    expected = {"trainer": {"max_epochs": 2}, "data": {"init_args": {"batch_size": 32}}}
+    assert babi_bench.protocol(config) == expected
+    assert config["data"]["init_args"]["task"] == 1  # the config itself is left as it was

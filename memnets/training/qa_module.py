@@ -58,12 +58,13 @@ Tensor letters as in the package glossary (``memnets/__init__.py``): B batch, O 
 
 from __future__ import annotations
 
+import copy
 from typing import Literal
 
 import lightning
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from memnets.memn2n import MemN2N
 from memnets.training.guards import check_finite_gradients, check_finite_loss
@@ -137,6 +138,47 @@ def answer_errors(logits: Tensor, answers: Tensor) -> Tensor:
     return logits.argmax(-1).ne(answers).to(logits.dtype)
 
 
+def _stacked_runs(model: MemN2N, seeds: list[int]) -> nn.ParameterDict:
+    """The parameters of ``len(seeds)`` copies of ``model``, each initialised from its seed
+    (``reset_parameters`` after ``torch.manual_seed``), stacked along a leading run axis R.
+    Names are the model's with ``__`` for ``.`` (a ParameterDict key has no dots)."""
+    copies = []
+    for seed in seeds:
+        run = copy.deepcopy(model)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            run.reset_parameters()
+        copies.append(run)
+    parameters, _ = torch.func.stack_module_state(copies)  # name -> (R, ...)
+    return nn.ParameterDict(
+        {name.replace(".", "__"): nn.Parameter(value) for name, value in parameters.items()}
+    )
+
+
+def _named(parameters: dict[str, Tensor]) -> dict[str, Tensor]:
+    """``_stacked_runs`` keys back to the names of ``_Network``'s parameters."""
+    return {"model." + name.replace("__", "."): value for name, value in parameters.items()}
+
+
+def _left_pad(tensor: Tensor, slots: int, part: int) -> tuple[int, ...]:
+    """F.pad widths that bring the slot axis of a prepared story (B, N', L) (``part`` 0) or of
+    its mask or temporal indices (B, N') to ``slots``, adding empty slots on the left (masked
+    out: exact)."""
+    missing = slots - tensor.shape[1]
+    return (0, 0, missing, 0) if part == 0 else (missing, 0)
+
+
+class _Network(nn.Module):
+    """``model.network`` as a module's forward, for ``torch.func.functional_call``."""
+
+    def __init__(self, model: MemN2N) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, story, question, story_mask, time, *, use_softmax: bool = True):
+        return self.model.network(story, question, story_mask, time, use_softmax=use_softmax)
+
+
 # classes
 
 
@@ -154,6 +196,7 @@ class QAModule(lightning.LightningModule):
         self,
         model: MemN2N,
         *,
+        run_seeds: list[int] | None = None,
         optimizer: Literal["sgd", "adam"] = "sgd",
         loss_reduction: Literal["sum", "mean"] = "sum",
         clip_per_parameter: bool = True,
@@ -181,11 +224,19 @@ class QAModule(lightning.LightningModule):
         ):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value!r}")
+        if run_seeds is not None and (not run_seeds or len(set(run_seeds)) != len(run_seeds)):
+            raise ValueError(f"run_seeds must be distinct seeds, at least one, got {run_seeds!r}")
         self.save_hyperparameters(ignore=["model"])
         self.model = model
+        self.runs = 1 if run_seeds is None else len(run_seeds)  # R
+        self.run_parameters: nn.ParameterDict | None = None
+        if run_seeds is not None:
+            self.run_parameters = _stacked_runs(model, run_seeds)
+            model.requires_grad_(False)  # the template: structure, buffers, no training
+        self._generators: list[torch.Generator] | None = None  # per run, see _run_generators
         # The attention mode the weights were last trained in; evaluation uses it.
         self.register_buffer("softmax_on", torch.tensor(linear_start_epochs == 0))
-        self._train_totals = torch.zeros(4)  # this epoch's sums, see on_train_epoch_start
+        self._train_totals = torch.zeros(self.runs, 4)  # this epoch's sums per run
 
     def forward(self, story: Tensor, question: Tensor, story_mask: Tensor | None = None, **kwargs):
         return self.model(story, question, story_mask, **kwargs)
@@ -220,14 +271,64 @@ class QAModule(lightning.LightningModule):
             return use_softmax(self.current_epoch, self.hparams.linear_start_epochs)
         return bool(self.softmax_on)
 
-    def _evaluate(self, batch, *, softmax: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Returns logits (B, O), the summed loss, the number of known answers, errors (B,)."""
-        logits = self.model(batch.story, batch.question, batch.story_mask, use_softmax=softmax)
-        # (B, O): answer classes, or the whole vocabulary with answers as words
-        targets = self.model.answer_targets(batch.answer)  # (B,)
-        total = masked_cross_entropy(logits, targets, reduction="sum")
-        known = targets.ne(IGNORED_ANSWER).sum()
-        return logits, total, known, answer_errors(logits, targets)
+    def _run_generators(self) -> list[torch.Generator]:
+        """One generator per run for its random noise, seeded from its seed."""
+        if self._generators is None:
+            device = self.device if self.device.type != "cpu" else "cpu"
+            self._generators = [
+                torch.Generator(device=device).manual_seed(seed) for seed in self.hparams.run_seeds
+            ]
+        return self._generators
+
+    def _logits(self, batch, *, softmax: bool, per_run_data: bool) -> Tensor:
+        """Logits (R, B, O) of every run. Training batches hold one batch per run (R, B, ...)
+        when runs are trained together (``per_run_data``); evaluation batches are shared."""
+        if self.run_parameters is None:  # one run: the model itself, torch's global generator
+            return self.model(
+                batch.story, batch.question, batch.story_mask, use_softmax=softmax
+            ).unsqueeze(0)  # (1, B, O)
+        prepared = []
+        for run in range(self.runs if per_run_data else 1):
+            parts = (batch.story[run], batch.question[run], batch.story_mask[run])
+            prepared.append(self.model.prepare(*parts, generator=self._run_generators()[run]))
+        slots = max(story.shape[1] for story, _, _ in prepared)  # N'
+        story, mask, time = (
+            torch.stack([F.pad(part[i], _left_pad(part[i], slots, i)) for part in prepared])
+            for i in range(3)
+        )  # (R or 1, B, N', L), (R or 1, B, N'), (R or 1, B, N')
+        question = batch.question if per_run_data else batch.question.unsqueeze(0)
+        if not per_run_data:
+            story, mask, time = story[0], mask[0], time[0]
+        data_dim = 0 if per_run_data else None
+        buffers = dict(self.model.named_buffers())
+
+        def network(parameters, story, question, mask, time):
+            return torch.func.functional_call(
+                _Network(self.model),
+                {**_named(parameters), **{f"model.{k}": v for k, v in buffers.items()}},
+                (story, question, mask, time),
+                {"use_softmax": softmax},
+            )[0]  # (B, O)
+
+        return torch.func.vmap(network, in_dims=(0, data_dim, data_dim, data_dim, data_dim))(
+            dict(self.run_parameters), story, question, mask, time
+        )  # (R, B, O)
+
+    def _evaluate(
+        self, batch, *, softmax: bool, per_run_data: bool = False
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Per run: logits (R, B, O), the summed loss (R,), the known answers (R,), errors
+        (R, B)."""
+        logits = self._logits(batch, softmax=softmax, per_run_data=per_run_data)  # (R, B, O)
+        answers = batch.answer if per_run_data else batch.answer.expand(self.runs, -1)  # (R, B)
+        if self.run_parameters is None:
+            answers = answers.reshape(1, -1)  # (1, B)
+        targets = self.model.answer_targets(answers)  # (R, B)
+        losses = F.cross_entropy(
+            logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORED_ANSWER, reduction="none"
+        ).view_as(targets)  # (R, B), 0 for unknown answers
+        known = targets.ne(IGNORED_ANSWER).sum(-1)  # (R,)
+        return logits, losses.sum(-1), known, answer_errors(logits, targets)
 
     def _decode(self, output: int, vocabulary) -> str:
         """The text of the model's output index ``output``: an answer, or a word that is no
@@ -241,62 +342,84 @@ class QAModule(lightning.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self.softmax_on.fill_(use_softmax(self.current_epoch, self.hparams.linear_start_epochs))
-        # loss sum, known answers, errors, questions: the epoch means, without a self.log per
-        # step (each costs milliseconds, as much as a step of this small model on a CPU)
-        self._train_totals = torch.zeros(4, device=self.device)
+        # per run: loss sum, known answers, errors, questions: the epoch means, without a
+        # self.log per step (each costs milliseconds, as much as a step of this small model)
+        self._train_totals = torch.zeros(self.runs, 4, device=self.device)
 
     def training_step(self, batch, batch_idx: int) -> Tensor:
         softmax = self._use_softmax()
-        _, total, known, errors = self._evaluate(batch, softmax=softmax)
-        loss = total / known.clamp_min(1)  # mean per question
-        check_finite_loss(loss, step=self.global_step)
-        counts = torch.stack([known.to(loss.dtype), loss.new_tensor(float(errors.numel()))])
+        _, total, known, errors = self._evaluate(
+            batch, softmax=softmax, per_run_data=self.run_parameters is not None
+        )  # (R,), (R,), (R, B)
+        loss = total / known.clamp_min(1)  # (R,) mean per question
+        check_finite_loss(loss.sum(), step=self.global_step)
+        questions = loss.new_full((self.runs,), float(errors.shape[-1]))  # (R,)
         self._train_totals += torch.stack(
-            [total.detach(), counts[0], errors.sum().detach(), counts[1]]
-        )
+            [total.detach(), known.to(loss.dtype), errors.sum(-1).detach(), questions], dim=-1
+        )  # (R, 4)
         if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
-            log = dict(on_step=True, on_epoch=False, batch_size=errors.numel())
-            self.log("train/loss", loss, **log)
+            log = dict(on_step=True, on_epoch=False, batch_size=errors.shape[-1])
+            self.log("train/loss", loss.mean(), **log)
             self.log("train/error", errors.mean(), prog_bar=True, **log)
             self.log("train/use_softmax", float(softmax), **log)
-        return total if self.hparams.loss_reduction == "sum" else loss
+        # runs share no parameter: the sum trains each run on its own loss
+        return total.sum() if self.hparams.loss_reduction == "sum" else loss.sum()
 
     def on_train_epoch_end(self) -> None:
-        loss_sum, known, error_sum, questions = self._train_totals
+        loss_sum, known, error_sum, questions = self._train_totals.unbind(-1)  # (R,) each
         log = dict(on_step=False, on_epoch=True, sync_dist=True)
-        self.log("train/loss_epoch", loss_sum / known.clamp_min(1), **log)
-        self.log("train/error_epoch", error_sum / questions.clamp_min(1), **log)
+        losses, errors = loss_sum / known.clamp_min(1), error_sum / questions.clamp_min(1)
+        self.log("train/loss_epoch", losses.mean(), **log)
+        self.log("train/error_epoch", errors.mean(), **log)
+        if self.run_parameters is not None:
+            for run in range(self.runs):
+                self.log(f"train/error_epoch_run{run}", errors[run], **log)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # the epoch's sums so far: a run resumed mid-epoch reports the same epoch means
         checkpoint["train_totals"] = self._train_totals.detach().cpu().clone()
+        if self._generators is not None:  # each run's noise stream, for an exact resume
+            checkpoint["run_generators"] = [g.get_state() for g in self._generators]
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("state_dict", {})
         if "answer_word_ids" in state:  # written before the model held the answer words
             state["model.answer_word_ids"] = state.pop("answer_word_ids")
         if "train_totals" in checkpoint:
-            self._train_totals = checkpoint["train_totals"].to(self.device)
+            totals = checkpoint["train_totals"].to(self.device)
+            self._train_totals = totals.reshape(self.runs, 4)  # (4,) before runs existed
+        if "run_generators" in checkpoint and self.run_parameters is not None:
+            for generator, state in zip(self._run_generators(), checkpoint["run_generators"]):
+                generator.set_state(state)
 
     def _evaluation_step(self, batch, stage: str) -> None:
         _, total, known, errors = self._evaluate(batch, softmax=self._use_softmax())
+        # (R,), (R,), (R, B)
         log = dict(on_step=False, on_epoch=True, sync_dist=True)
-        self.log(f"{stage}/loss", total / known.clamp_min(1), batch_size=max(int(known), 1), **log)
+        questions = max(int(known[0]), 1)  # every run sees the same questions
+        self.log(f"{stage}/loss", (total / known.clamp_min(1)).mean(), batch_size=questions, **log)
+        batch_size = errors.shape[-1]
         self.log(
             f"{stage}/error",
             errors.mean(),
-            batch_size=errors.numel(),
+            batch_size=batch_size,
             prog_bar=stage == "val",
             **log,
         )
+        per_run = self.run_parameters is not None
+        if per_run:
+            for run in range(self.runs):
+                error = errors[run].mean()
+                self.log(f"{stage}/error_run{run}", error, batch_size=batch_size, **log)
         for task in torch.unique(batch.task).tolist():  # weighted means per bAbI task
             selected = batch.task == task  # (B,)
-            self.log(
-                f"{stage}/error_task{task}",
-                errors[selected].mean(),
-                batch_size=int(selected.sum()),
-                **log,
-            )
+            count = int(selected.sum())
+            task_errors = errors[:, selected].mean(-1)  # (R,)
+            self.log(f"{stage}/error_task{task}", task_errors.mean(), batch_size=count, **log)
+            if per_run:
+                for run in range(self.runs):
+                    name = f"{stage}/error_task{task}_run{run}"
+                    self.log(name, task_errors[run], batch_size=count, **log)
 
     def on_before_optimizer_step(self, optimizer) -> None:
         check_finite_gradients(self, step=self.global_step)
@@ -313,15 +436,17 @@ class QAModule(lightning.LightningModule):
         """Per-hop attention over the real sentences of the data module's fixed question."""
         example = datamodule.fixed_example()
         batch = example.batch.to(self.device)
-        logits, internals = self.model(
-            batch.story,
-            batch.question,
-            batch.story_mask,
-            use_softmax=bool(self.softmax_on),
-            return_internals=True,
-        )  # (1, O), attention (1, H, S)
-        real = batch.story_mask[0]  # (S,)
-        attention = internals.attention[0][:, real].detach().float().cpu()  # (H, S real)
+        arguments = (batch.story, batch.question, batch.story_mask)
+        options = {"use_softmax": bool(self.softmax_on), "return_internals": True}
+        if self.run_parameters is None:
+            logits, internals = self.model(*arguments, **options)  # (1, O), (1, K, N)
+        else:  # the first run's weights
+            first = {name: value[0] for name, value in _named(self.run_parameters).items()}
+            logits, internals = torch.func.functional_call(
+                self.model, {k[len("model.") :]: v for k, v in first.items()}, arguments, options
+            )
+        real = batch.story_mask[0]  # (N,)
+        attention = internals.attention[0][:, real].detach().float().cpu()  # (K, N real)
         sentences = [
             ("* " if supporting else "") + sentence
             for sentence, supporting, keep in zip(
@@ -347,6 +472,10 @@ class QAModule(lightning.LightningModule):
         self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
     ) -> None:
         """Clip each parameter's gradient norm on its own when ``clip_per_parameter``."""
+        if self.run_parameters is not None:
+            if gradient_clip_val:
+                self._clip_runs(gradient_clip_val, gradient_clip_algorithm)
+            return
         if (
             not self.hparams.clip_per_parameter
             or not gradient_clip_val
@@ -358,12 +487,30 @@ class QAModule(lightning.LightningModule):
             if parameter.grad is not None:
                 torch.nn.utils.clip_grad_norm_(parameter, gradient_clip_val)
 
+    def _clip_runs(self, max_norm: float, algorithm: str | None) -> None:
+        """Gradient clipping of runs trained together: each run on its own, by value, by the
+        norm of each of its parameters (``clip_per_parameter``) or by its global norm."""
+        grads = [p.grad for p in self.run_parameters.values() if p.grad is not None]
+        if algorithm == "value":
+            for grad in grads:
+                grad.clamp_(-max_norm, max_norm)
+            return
+        norms = torch.stack([grad.flatten(1).norm(dim=1) for grad in grads])  # (P, R)
+        if not self.hparams.clip_per_parameter:
+            norms = norms.norm(dim=0, keepdim=True).expand_as(norms)  # (P, R) each run's total
+        coefficients = (max_norm / (norms + 1e-6)).clamp(max=1.0)  # (P, R) as clip_grad_norm_
+        for grad, coefficient in zip(grads, coefficients):
+            grad.mul_(coefficient.view(-1, *([1] * (grad.dim() - 1))))
+
+    def _trained_parameters(self) -> list[nn.Parameter]:
+        return [parameter for parameter in self.parameters() if parameter.requires_grad]
+
     def configure_optimizers(self):
         hp = self.hparams
         if hp.optimizer == "adam":
-            optimizer = torch.optim.Adam(self.parameters(), lr=hp.lr)
+            optimizer = torch.optim.Adam(self._trained_parameters(), lr=hp.lr)
         else:
-            optimizer = torch.optim.SGD(self.parameters(), lr=hp.lr)
+            optimizer = torch.optim.SGD(self._trained_parameters(), lr=hp.lr)
 
         def factor(epoch: int) -> float:
             return (

@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning
 import torch
@@ -115,7 +115,9 @@ class BabiDataModule(lightning.LightningDataModule):
             ``generated_dir`` first, unless already there.
         data_dir: the unpacked archive root (holding ``en/`` and ``en-10k/``) or a
             folder holding the ``qa*_`` files; required for ``source="directory"``.
-        memory_size: story sentences kept per question, the most recent ones.
+        memory_size: story sentences kept per question, the most recent ones; ``"authors"``:
+            min(50, the longest story of the training file(s)), the memory of the authors'
+            code (``config.sz`` in ``config_babi.m``), resolved when the data are read.
         batch_size: questions per batch, for every split.
         validation_fraction: share of each task's training questions held out for validation.
         seed: fixes the validation split, the training shuffle and the generated data.
@@ -132,7 +134,7 @@ class BabiDataModule(lightning.LightningDataModule):
         setting: str = "1k",
         source: str = "generated",
         data_dir: str | None = None,
-        memory_size: int = 50,
+        memory_size: int | Literal["authors"] = 50,
         batch_size: int = 32,
         validation_fraction: float = 0.1,
         seed: int = 0,
@@ -156,7 +158,7 @@ class BabiDataModule(lightning.LightningDataModule):
         if source == "directory" and data_dir is None:
             raise ValueError("source='directory' needs data_dir (the unpacked tasks_1-20_v1-2)")
         for name, value in (
-            ("memory_size", memory_size),
+            ("memory_size", 1 if memory_size == "authors" else memory_size),
             ("batch_size", batch_size),
             ("generated_train_questions", generated_train_questions),
             ("generated_test_questions", generated_test_questions),
@@ -211,7 +213,9 @@ class BabiDataModule(lightning.LightningDataModule):
 
     @property
     def memory_size(self) -> int:
-        """Memory slots S."""
+        """Memory slots S (``"authors"`` is resolved by reading the data)."""
+        if self._memory_size == "authors":
+            self._ensure_setup()
         return self._memory_size
 
     @property
@@ -310,6 +314,9 @@ class BabiDataModule(lightning.LightningDataModule):
         if self._samples is not None:
             return
         self._samples = self._read_samples()
+        if self._memory_size == "authors":  # train and validation questions: the whole file
+            stories = (s.story for split in ("train", "val") for _, s in self._samples[split])
+            self._memory_size = min(50, max(map(len, stories), default=1))
         if self._vocabulary is None:
             self._vocabulary = Vocabulary.from_samples(s for _, s in self._samples["train"])
         if self._sentence_length is None:
@@ -389,16 +396,16 @@ class BabiDataModule(lightning.LightningDataModule):
         return {
             "vocabulary": self.vocabulary.to_dict(),
             "sentence_length": self.sentence_length,
-            "memory_size": self._memory_size,
+            "memory_size": self.memory_size,
             "tasks": list(self.tasks),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Use the saved vocabulary and sentence length (re-vectorising if already set up)."""
-        if state_dict["memory_size"] != self._memory_size:
+        if state_dict["memory_size"] != self.memory_size:
             raise ValueError(
                 f"checkpoint was made with memory_size={state_dict['memory_size']}, "
-                f"this data module has memory_size={self._memory_size}"
+                f"this data module has memory_size={self.memory_size}"
             )
         self._vocabulary = Vocabulary.from_dict(state_dict["vocabulary"])
         self._sentence_length = int(state_dict["sentence_length"])
