@@ -13,8 +13,9 @@ the default of optional arguments, so an optional argument added later keeps the
 config that resolves to the same protocol reuses the runs cached under its hash; any other
 value, or another option added later (a new flag of a model, a new Trainer argument), gives
 another hash: its runs are trained afresh and written to ``OUT-HASH.json`` beside the
-results of the protocol already in ``OUT.json``. The hash does not see the code: a change
-of the mathematics (such as a fix in the model) keeps it.
+results of the protocol already in ``OUT.json``. The protocol also holds
+``memnets.memn2n.REVISION``, which a change of the model's mathematics bumps (such as the nil
+fix), so that runs of earlier code are kept as they are but not reused.
 """
 
 from __future__ import annotations
@@ -130,7 +131,9 @@ def protocol(config: dict[str, Any]) -> dict[str, Any]:
             return value
         return {key: without_nulls(item) for key, item in value.items() if item is not None}
 
-    config = without_nulls(config)
+    from memnets.memn2n import REVISION
+
+    config = {**without_nulls(config), "revision": REVISION}
     for dotted in NOT_RESULTS:
         *parents, name = dotted.split(".")
         section = config

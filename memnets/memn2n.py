@@ -97,6 +97,9 @@ RANDOM_NOISE_MODES = ("empty_slots", "time_gaps")
 WEIGHT_TYING = ("adjacent", "layerwise")
 QUERY_UPDATES = ("residual", "linear", "gated")
 INIT_STD = 0.1  # the paper initialises every weight from N(0, 0.1)
+# The revision of the numbers a MemN2N configuration produces: bumped by a change of the
+# mathematics (1: before the nil word was zero everywhere). Cached results carry it.
+REVISION = 2
 
 # helpers
 
