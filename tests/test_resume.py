@@ -301,6 +301,25 @@ def test_memn2n_stopped_and_resumed_replays_the_uninterrupted_run(
     assert_same_run(memn2n_uninterrupted, tmp_path / MEMN2N_NAME, final="version_1", tests="test/")
 
 
+def test_runs_trained_together_stopped_and_resumed_replay_the_uninterrupted_runs(
+    babi_args, tmp_path
+):
+    """Three runs together, each with its own batch order and noise generator (time gaps):
+    Ctrl-C mid-epoch and resume replays every run's metrics exactly."""
+    together = [*babi_args, "--data.init_args.run_seeds", "[0,1,2]",
+                "--model.init_args.model.init_args.random_noise_mode", "time_gaps"]  # fmt: skip
+    uninterrupted = tmp_path / "uninterrupted"
+    assert fit(together, uninterrupted) == 0
+    stop = ["--trainer.callbacks+=test_resume.SignalAt", "--trainer.callbacks.init_args.step=5",
+            f"--trainer.callbacks.init_args.signum={int(signal.SIGINT)}"]  # fmt: skip
+    assert fit(together, tmp_path, *stop) == 128 + signal.SIGINT
+    last = tmp_path / MEMN2N_NAME / "version_0" / "checkpoints" / "last.ckpt"
+    assert fit(together, tmp_path, "--ckpt_path", str(last)) == 0
+    expected = uninterrupted / MEMN2N_NAME
+    assert any(tag.endswith("_run2") for tag, _ in scalars(expected))
+    assert_same_run(expected, tmp_path / MEMN2N_NAME, final="version_1", tests="test/")
+
+
 @pytest.mark.slow
 def test_two_memn2n_runs_with_the_same_seed_log_identical_metrics(
     babi_args, memn2n_uninterrupted, tmp_path

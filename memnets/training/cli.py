@@ -79,6 +79,12 @@ class MemnetsCLI(LightningCLI):
         )
         parser.add_lightning_class_args(MemoryPictures, "pictures")
         parser.add_lightning_class_args(GeneralisationReport, "generalisation")
+        parser.link_arguments(  # runs trained together: their seeds, set on the data
+            "data",
+            "model.init_args.run_seeds",
+            compute_fn=partial(_data_size, name="run_seeds"),
+            apply_on="instantiate",
+        )
         for size in DATA_SIZES:  # a size the chosen model lacks is not linked
             parser.link_arguments(
                 "data",
@@ -105,6 +111,14 @@ class MemnetsCLI(LightningCLI):
         arguments = migrate_module_arguments(class_path, hparams)
         model = {"class_path": class_path, "init_args": arguments}
         update = {self.config.subcommand: {"model": model}}
+        data = self.config[self.config.subcommand].get("data")
+        seeds = arguments.get("run_seeds")
+        if seeds is not None and data is not None and "run_seeds" in (data.get("init_args") or {}):
+            # runs trained together: the data module's seeds are linked into the module
+            update[self.config.subcommand]["data"] = {
+                "class_path": data.class_path,
+                "init_args": {"run_seeds": seeds},
+            }
         try:
             self.config = self.parser.parse_object(update, self.config)
         except SystemExit:

@@ -289,14 +289,16 @@ class QAModule(lightning.LightningModule):
             ).unsqueeze(0)  # (1, B, O)
         prepared = []
         for run in range(self.runs if per_run_data else 1):
-            parts = (batch.story[run], batch.question[run], batch.story_mask[run])
+            parts = (batch.story, batch.question, batch.story_mask)
+            if per_run_data:
+                parts = tuple(part[run] for part in parts)  # run r's own batch
             prepared.append(self.model.prepare(*parts, generator=self._run_generators()[run]))
         slots = max(story.shape[1] for story, _, _ in prepared)  # N'
         story, mask, time = (
             torch.stack([F.pad(part[i], _left_pad(part[i], slots, i)) for part in prepared])
             for i in range(3)
         )  # (R or 1, B, N', L), (R or 1, B, N'), (R or 1, B, N')
-        question = batch.question if per_run_data else batch.question.unsqueeze(0)
+        question = batch.question  # (R, B, L') or (B, L')
         if not per_run_data:
             story, mask, time = story[0], mask[0], time[0]
         data_dim = 0 if per_run_data else None

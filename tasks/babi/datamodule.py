@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from ..loading import EpochShuffleSampler, ResumableDataLoader
+from ..loading import EpochShuffleSampler, ResumableDataLoader, RunsBatchSampler
 from .reader import (
     SETTING_DIRECTORIES,
     TASK_NAMES,
@@ -41,7 +42,14 @@ from .reader import (
 )
 from .vocab import QATensors, Vocabulary, longest_sentence, vectorize
 
-__all__ = ["BabiBatch", "BabiDataModule", "BabiDataset", "BabiExample", "collate_babi"]
+__all__ = [
+    "BabiBatch",
+    "BabiDataModule",
+    "BabiDataset",
+    "BabiExample",
+    "collate_babi",
+    "collate_runs",
+]
 
 SPLITS = ("train", "val", "test")
 SOURCES = ("generated", "directory")
@@ -73,6 +81,14 @@ class BabiDataset(Dataset):
     def __getitems__(self, indices: list[int]) -> BabiBatch:
         """Batched fetch used by ``DataLoader`` (torch >= 2.1)."""
         return self.tensors.select(torch.as_tensor(indices, dtype=torch.long))
+
+
+def collate_runs(items: BabiBatch, *, runs: int) -> BabiBatch:
+    """A batch of R x B questions (:class:`~tasks.loading.RunsBatchSampler`: one batch per run,
+    run after run) as tensors of shape (R, B, ...)."""
+    batch = collate_babi(items)
+    names = [name for name in BabiBatch.__dataclass_fields__]
+    return BabiBatch(**{name: getattr(batch, name).unflatten(0, (runs, -1)) for name in names})
 
 
 def collate_babi(items: BabiBatch | list[BabiBatch]) -> BabiBatch:
@@ -121,6 +137,10 @@ class BabiDataModule(lightning.LightningDataModule):
         batch_size: questions per batch, for every split.
         validation_fraction: share of each task's training questions held out for validation.
         seed: fixes the validation split, the training shuffle and the generated data.
+        run_seeds: several runs trained together (``QAModule``, which the CLI links them to):
+            each run's training batches come in its own order, from its seed (the validation
+            split and the generated data stay those of ``seed``); a training batch then holds
+            one batch per run, tensors of shape (R, B, ...). None: one run, ``seed``'s order.
         num_workers: ``DataLoader`` worker processes.
         generated_dir: where generated data are written (one sub-folder per size and seed).
         generated_train_questions: training questions per task to generate.
@@ -138,6 +158,7 @@ class BabiDataModule(lightning.LightningDataModule):
         batch_size: int = 32,
         validation_fraction: float = 0.1,
         seed: int = 0,
+        run_seeds: list[int] | None = None,
         num_workers: int = 0,
         generated_dir: str = "data/babi-generated",
         generated_train_questions: int = 1000,
@@ -177,6 +198,9 @@ class BabiDataModule(lightning.LightningDataModule):
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.seed = seed
+        if run_seeds is not None and (not run_seeds or len(set(run_seeds)) != len(run_seeds)):
+            raise ValueError(f"run_seeds must be distinct seeds, at least one, got {run_seeds!r}")
+        self.run_seeds = None if run_seeds is None else list(run_seeds)
         self.num_workers = num_workers
         self.generated_dir = generated_dir
         self.generated_train_questions = generated_train_questions
@@ -345,6 +369,17 @@ class BabiDataModule(lightning.LightningDataModule):
         # mid-epoch from a checkpoint (tasks.loading), so a resumed run replays the stopped one.
         # The loader's own generator (worker seeds) leaves torch's global generator alone.
         loader_class, sampler = DataLoader, None
+        if shuffle and len(dataset) > 0 and self.run_seeds is not None:
+            return ResumableDataLoader(
+                dataset,
+                batch_sampler=RunsBatchSampler(
+                    len(dataset), batch_size=self.batch_size, seeds=self.run_seeds
+                ),
+                generator=torch.Generator().manual_seed(self.seed),
+                collate_fn=partial(collate_runs, runs=len(self.run_seeds)),
+                num_workers=self.num_workers,
+                persistent_workers=self.num_workers > 0,
+            )
         if shuffle and len(dataset) > 0:
             loader_class = ResumableDataLoader
             sampler = EpochShuffleSampler(len(dataset), seed=self.seed)
