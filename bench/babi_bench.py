@@ -147,34 +147,47 @@ def protocol_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def train_one(job: tuple) -> dict[str, Any]:
-    """Fit and test one run through the CLI; errors are fractions, times seconds."""
-    args, tasks, seed, log_dir = job
+def train_runs(job: tuple) -> list[dict[str, Any]]:
+    """Fit and test the runs of ``seeds`` together in one CLI run (``run_seeds``: each run its
+    own initialisation, batch order and noise, the same numbers as alone); one record per run,
+    errors as fractions, times in seconds (the process's time shared out equally)."""
+    args, tasks, seeds, log_dir = job
     for logger in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(logger).setLevel(logging.WARNING)
-    name, version = run_key(tasks, seed).split("/")
     run = ["--data.init_args.task", json.dumps(tasks[0] if len(tasks) == 1 else tasks)]
-    run += ["--seed_everything", str(seed)]
+    run += ["--data.init_args.run_seeds", json.dumps(seeds), "--seed_everything", str(seeds[0])]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(io.StringIO()):
         logger = "--trainer.logger.init_args."
-        run += [logger + "save_dir", log_dir or scratch, logger + "name", name]
+        run += [
+            logger + "save_dir",
+            log_dir or scratch,
+            logger + "name",
+            f"task{task_label(tasks)}",
+        ]
+        version = f"seeds{task_label(seeds)}"
         done = cli(["fit", *args, *run, logger + "version", version])
     fit, test = done.fit_metrics, done.trainer.callback_metrics
-    return {
-        "task": tasks[0] if len(tasks) == 1 else tasks,
-        "seed": seed,
-        "train_error": float(fit["train/error_epoch"]),  # the last epoch's running error
-        "val_error": float(fit["val/error"]),
-        "test_error": float(test["test/error"]),
-        "val_error_task": {str(task): float(fit[f"val/error_task{task}"]) for task in tasks},
-        "test_error_task": {str(task): float(test[f"test/error_task{task}"]) for task in tasks},
-        "epochs": done.trainer.current_epoch,
-        "steps": done.trainer.global_step,
-        "memory_size": done.datamodule.memory_size,
-        "seconds": time.perf_counter() - started,
-        "finished": datetime.datetime.now().isoformat(timespec="seconds"),
-    }
+    seconds = (time.perf_counter() - started) / len(seeds)
+    finished = datetime.datetime.now().isoformat(timespec="seconds")
+    return [
+        {
+            "task": tasks[0] if len(tasks) == 1 else tasks,
+            "seed": seed,
+            "train_error": float(fit[f"train/error_epoch_run{r}"]),  # the last epoch's, running
+            "val_error": float(fit[f"val/error_run{r}"]),
+            "test_error": float(test[f"test/error_run{r}"]),
+            "val_error_task": {str(t): float(fit[f"val/error_task{t}_run{r}"]) for t in tasks},
+            "test_error_task": {str(t): float(test[f"test/error_task{t}_run{r}"]) for t in tasks},
+            "epochs": done.trainer.current_epoch,
+            "steps": done.trainer.global_step,
+            "memory_size": done.datamodule.memory_size,
+            "trained_with": len(seeds),
+            "seconds": seconds,
+            "finished": finished,
+        }
+        for r, seed in enumerate(seeds)
+    ]
 
 
 def errors_by_task(run: dict[str, Any]) -> dict[int, float]:
@@ -456,7 +469,10 @@ def parse(argv: list[str], *, script: str, config: str, seeds: int, out: str):
     for name, option in SWITCHES.items():
         parser.add_argument("--" + name.replace("_", "-"), action="store_true", help=f"--{option}")
     parser.add_argument("--out", type=Path, default=Path(out), help="OUT.json and OUT.md")
-    parser.add_argument("--workers", type=int, default=1, help="runs at once, 1 thread each")
+    parser.add_argument("--workers", type=int, default=1, help="processes at once, 1 thread each")
+    parser.add_argument(
+        "--together", type=int, default=10, help="runs of a task trained together (%(default)s)"
+    )
     parser.add_argument("--log-dir", help="keep each run's TensorBoard logs here")
     parser.add_argument("--note", help="a sentence for the table's header (kept until changed)")
     parser.add_argument("--table-only", action="store_true", help="rewrite OUT.md, train nothing")
@@ -498,12 +514,15 @@ def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defa
         **{"protocol": settings, "protocol_hash": digest, "joint": joint},
         **{"tasks": args.tasks, "seeds": list(range(args.seeds)), "missing_tasks": sorted(missing)},
     }
-    jobs = [
-        (cli_args, unit, seed, args.log_dir)
-        for seed in state["seeds"]  # every task's first seed before any task's second
-        for unit in units(state)
-        if run_key(unit, seed) not in state["runs"]
-    ]
+    jobs = []
+    for unit in units(state):  # each task's missing seeds, args.together at a time
+        missing_seeds = [
+            seed for seed in state["seeds"] if run_key(unit, seed) not in state["runs"]
+        ]
+        for start in range(0, len(missing_seeds), args.together):
+            jobs.append(
+                (cli_args, unit, missing_seeds[start : start + args.together], args.log_dir)
+            )
     meta = state["meta"] = dict(state["meta"])  # where and when the runs were trained:
     if (jobs and not args.table_only) or not previous:  # kept when nothing is trained
         meta.setdefault("started", datetime.datetime.now().isoformat(timespec="seconds"))
@@ -514,7 +533,8 @@ def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defa
     paper_column = f"{setting}_PE_LS_RN" + ("_joint" if joint else "")
     paper = read_paper_column(args.data_dir, paper_column)
     print(
-        f"{len(jobs)} runs to do ({len(state['runs'])} cached), {args.workers} worker(s); "
+        f"{sum(len(job[2]) for job in jobs)} runs to do in {len(jobs)} processes "
+        f"({len(state['runs'])} cached), {args.workers} worker(s); "
         f"no data for tasks {sorted(missing) or 'none'}",
         flush=True,
     )
@@ -536,10 +556,12 @@ def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defa
 
     if args.workers <= 1:
         for job in jobs:
-            record(train_one(job))
+            for run in train_runs(job):
+                record(run)
     else:
         signal.signal(signal.SIGTERM, _stop_workers)
         with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(train_one, job) for job in jobs]):
-                record(future.result())
+            for future in as_completed([pool.submit(train_runs, job) for job in jobs]):
+                for run in future.result():
+                    record(run)
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}", flush=True)

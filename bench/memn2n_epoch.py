@@ -1,6 +1,7 @@
 """Wall-clock seconds per training epoch of MemN2N on bAbI, through a real Lightning Trainer.
 
-    python bench/memn2n_epoch.py --data-dir /path/to/tasks_1-20_v1-2 [--task 1] [--epochs 4]
+    python bench/memn2n_epoch.py --data-dir /path/to/tasks_1-20_v1-2 [--task 1] [--epochs 4] \
+        [--runs 1 10]
 
 The model of ``configs/memn2n_babi.yaml`` (``memn2n_babi_1k``, sized by the data module: 3
 hops, d = 20, memory 50, RN 0.1) under :class:`QAModule`'s defaults (batch 32, SGD, linear
@@ -10,12 +11,14 @@ files are there): seconds per epoch (train + validation; the median of the timed
 first is warm-up), milliseconds per training step (forward, backward and optimiser step of
 the bare model, no Lightning), and the time of one full run (``--run-epochs``, as
 ``bench/babi_eval.py`` trains it, plus data loading and testing measured once); all 20 1k
-tasks are EXTRAPOLATED as 20 x the one task.
+tasks are EXTRAPOLATED as 20 x the one task. ``--runs R ...``: each case also with R runs
+trained together (``run_seeds``), amortised per run (s/ep/run).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import platform
 import statistics
 import time
@@ -46,15 +49,18 @@ class EpochTimer(lightning.Callback):
 def module(data: BabiDataModule) -> QAModule:
     model = memn2n_babi_1k(data.vocab_size, data.num_answers, answer_word_ids=data.answer_word_ids,
                            memory_size=data.memory_size)  # fmt: skip
-    return QAModule(model)
+    return QAModule(model, run_seeds=data.run_seeds)
 
 
-def measure(task: int, setting: str, data_dir: str, epochs: int) -> dict[str, float]:
+def measure(task: int, setting: str, data_dir: str, epochs: int, runs: int) -> dict[str, float]:
     """Median epoch time after the first, the one-off costs of reading the data and testing,
     steps per epoch, and the median time of a bare training step."""
     lightning.seed_everything(0, verbose=False)
     started = time.perf_counter()
-    data = BabiDataModule(task=task, setting=setting, source="directory", data_dir=data_dir)
+    seeds = list(range(runs)) if runs > 1 else None
+    data = BabiDataModule(
+        task=task, setting=setting, source="directory", data_dir=data_dir, run_seeds=seeds
+    )
     data.setup("fit")
     load = time.perf_counter() - started
     qa, timer = module(data), EpochTimer()
@@ -68,9 +74,10 @@ def measure(task: int, setting: str, data_dir: str, epochs: int) -> dict[str, fl
     trainer.test(qa, datamodule=data, verbose=False)
     test = time.perf_counter() - started
 
-    model = module(data).model.train()  # a bare step: forward, loss, backward, SGD
+    single = BabiDataModule(task=task, setting=setting, source="directory", data_dir=data_dir)
+    model = module(single).model.train()  # a bare step of one run: forward, loss, backward, SGD
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    batches = [batch for batch, _ in zip(data.train_dataloader(), range(10))]
+    batches = [batch for batch, _ in zip(single.train_dataloader(), range(10))]
     steps = []
     for index in range(33):
         batch, started = batches[index % len(batches)], time.perf_counter()
@@ -96,6 +103,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4, help="epochs per timing (1st: warm-up)")
     parser.add_argument("--run-epochs", type=int, default=120, help="a full run (20 LS + 100)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, nargs="+", default=[1], help="runs trained together")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
@@ -103,24 +111,27 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}, {args.threads} thread(s); "
         f"a full run = {args.run_epochs} epochs"
     )
-    print(f"{'case':<24} {'steps/ep':>8} {'ms/step':>8} {'s/epoch':>8} {'s/run':>8}")
+    print(
+        f"{'case':<24} {'runs':>5} {'steps/ep':>8} {'ms/step':>8} {'s/epoch':>8} "
+        f"{'s/ep/run':>8} {'s/run':>8}"
+    )
     cases = [(f"1k task {args.task}", args.task, "1k", args.epochs)]
     if 1 in available_tasks(args.data_dir, setting="10k"):
         cases.append(("10k task 1", 1, "10k", max(2, args.epochs // 2)))
     else:
         print("10k task 1: no data")
-    for name, task, setting, epochs in cases:
-        m = measure(task, setting, args.data_dir, epochs)
-        run = m["load"] + args.run_epochs * m["epoch"] + m["test"]
+    for (name, task, setting, epochs), runs in itertools.product(cases, args.runs):
+        m = measure(task, setting, args.data_dir, epochs, runs)
+        run = (m["load"] + args.run_epochs * m["epoch"] + m["test"]) / runs  # amortised
         print(
-            f"{name:<24} {m['steps']:>8} {m['step_ms']:>8.1f} {m['epoch']:>8.2f} {run:>8.0f}",
+            f"{name:<24} {runs:>5} {m['steps']:>8} {m['step_ms']:>8.1f} {m['epoch']:>8.2f} "
+            f"{m['epoch'] / runs:>8.3f} {run:>8.1f}",
             flush=True,
         )
         if setting == "1k":
             print(
-                f"all 20 1k tasks: {20 * m['epoch']:.1f} s per epoch of every task, "
-                f"{20 * run / 60:.1f} min for one {args.run_epochs}-epoch run of each "
-                f"(EXTRAPOLATED: 20 x 1k task {task}); x seeds / workers for bench/babi_eval.py"
+                f"all 20 1k tasks x {runs} run(s): {20 * runs * run / 60:.1f} min of "
+                f"{args.run_epochs}-epoch runs in one process (EXTRAPOLATED: 20 x 1k task {task})"
             )
 
 

@@ -417,6 +417,7 @@ def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch
     state = json.loads(out.with_suffix(".json").read_text())
     assert sorted(state["runs"]) == ["task1/seed0", "task1/seed1", "task2/seed0", "task2/seed1"]
     assert all(run["epochs"] == 2 for run in state["runs"].values())
+    assert all(run["trained_with"] == 2 for run in state["runs"].values())  # seeds together
     assert state["protocol"]["trainer"]["max_epochs"] == 2  # the protocol is the CLI's config
     assert "data_dir" not in state["protocol"]["data"]["init_args"]
     table = out.with_suffix(".md").read_text()
@@ -424,12 +425,12 @@ def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch
     assert str(tmp_path) not in table.replace(str(data_dir), "").replace(str(out), "")
 
     calls = []
-    monkeypatch.setattr(babi_bench, "train_one", lambda job: calls.append(job))
+    monkeypatch.setattr(babi_bench, "train_runs", lambda job: calls.append(job))
     babi_eval.main([*argv, "--data-dir", str(data_dir) + "/"])  # everything cached
-    assert calls == [] and "0 runs to do (4 cached)" in capsys.readouterr().out
+    assert calls == [] and "0 runs to do in 0 processes (4 cached)" in capsys.readouterr().out
     meta = json.loads(out.with_suffix(".json").read_text())["meta"]
     babi_eval.main([*argv, "--seeds", "3", "--table-only"])  # lists the runs, trains nothing
-    assert calls == [] and "2 runs to do (4 cached)" in capsys.readouterr().out
+    assert calls == [] and "2 runs to do in 2 processes (4 cached)" in capsys.readouterr().out
     assert json.loads(out.with_suffix(".json").read_text())["meta"] == meta  # as it was
 
     babi_eval.main([*argv, "--lr", "0.02", "--table-only"])  # another protocol: another file
