@@ -9,7 +9,10 @@ sequences and the wall-clock time until the validation bit error first fell belo
 ``--threshold`` (0.1 bits per sequence), or the final validation error when it never did, and
 the held-out test errors at the end (training range and the config's longer generalisation
 lengths). Results are cached per task and seed in ``results/ntm_results.json`` (log folders
-relative to the repository) and the table is written to ``results/ntm_results.md``.
+relative to the repository), each with the hash of the config its task's runs resolve to
+(``bench/protocols.py``): a cached run is reused only under the same protocol; one of another
+protocol is kept under ``TASK/SEED/HASH`` and left out of the table, which is written to
+``results/ntm_results.md``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from protocols import NOT_RESULTS, protocol, protocol_hash, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,19 +67,32 @@ def read_run(log_dir: Path, threshold: float) -> dict:
     return result
 
 
+def task_arguments(task: str, args) -> list[str]:
+    """train.py fit's arguments for ``task``, less the seed and where the logs go."""
+    return ["--config", f"configs/ntm_{task}.yaml", "--trainer.max_time", args.max_time,
+            *args.extra]  # fmt: skip
+
+
+def task_protocol(task: str, args) -> str:
+    """The hash of the config ``task``'s runs resolve to (bench/protocols.py); the seed,
+    passed as the data seed too, keys the runs inside it."""
+    from memnets.ntm import REVISION
+
+    config = resolve(task_arguments(task, args))
+    not_results = [*NOT_RESULTS, "data.init_args.seed"]
+    return protocol_hash(protocol(config, revision=REVISION, not_results=not_results))
+
+
 def run(task: str, seed: int, args) -> dict:
     name = f"{task}_seed{seed}"
     save_dir = Path(args.save_dir)  # as given: relative to the repository, or absolute
     command = [
-        sys.executable, "train.py", "fit",
-        "--config", f"configs/ntm_{task}.yaml",
+        sys.executable, "train.py", "fit", *task_arguments(task, args),
         "--seed_everything", str(seed),
         "--data.init_args.seed", str(seed),
-        "--trainer.max_time", args.max_time,
         "--trainer.enable_progress_bar", "false",
         "--trainer.logger.init_args.save_dir", str(save_dir),
         "--trainer.logger.init_args.name", name,
-        *args.extra,
     ]  # fmt: skip
     print("$", " ".join(command), flush=True)
     started = time.time()
@@ -133,11 +151,15 @@ def main() -> None:
     cache_file = out.with_suffix(".json")
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {"runs": {}}
     for task in args.tasks:
+        digest = task_protocol(task, args)
         for seed in args.seeds:
             key = f"{task}/{seed}"
-            if key in cache["runs"] and not args.rerun:
+            cached = cache["runs"].get(key, {})
+            if cached.get("protocol_hash") == digest and not args.rerun:
                 continue
-            cache["runs"][key] = run(task, seed, args)
+            if cached:  # a run of another protocol (or code revision) is kept, not reused
+                cache["runs"][f"{key}/{cached.get('protocol_hash', 'unknown')}"] = cached
+            cache["runs"][key] = {**run(task, seed, args), "protocol_hash": digest}
             cache["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
             cache_file.write_text(json.dumps(cache, indent=1))
             print(json.dumps(cache["runs"][key], indent=1), flush=True)
@@ -154,9 +176,8 @@ def main() -> None:
         "",
         "",
     ]
-    out.with_suffix(".md").write_text(
-        "\n".join(header) + table(list(cache["runs"].values()), args.threshold) + "\n"
-    )
+    current = [run for key, run in cache["runs"].items() if key.count("/") == 1]
+    out.with_suffix(".md").write_text("\n".join(header) + table(current, args.threshold) + "\n")
     print(out.with_suffix(".md").read_text())
 
 

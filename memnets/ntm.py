@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 INITIAL_FOCUS = 10.0  # logit of slot 0 in the initial read and write weights
+# The revision of the numbers an NTM configuration produces: bumped by a change of the
+# mathematics, so that cached results of earlier code are not reused (bench/protocols.py).
+REVISION = 1
 
 # state and internals
 

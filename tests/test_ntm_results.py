@@ -56,15 +56,21 @@ def test_cached_runs_are_tabulated_without_training(tmp_path):
         "task": "priority_sort", "seed": 1, "final_val_bit_errors": 46.95,
         "final_val_cost_bits": 115.9,
     }  # fmt: skip
+    options = ["--max-time", "00:00:00:01", "--", "--model.init_args.compile", "false",
+               "--trainer.max_steps", "1"]  # a run started by mistake stays short  # fmt: skip
+    script = runpy.run_path(str(SCRIPT))
+    args = script["argparse"].Namespace(max_time="00:00:00:01", extra=options[3:])
+    for run in (solved, unsolved):  # cached under the protocol these options resolve to
+        run["protocol_hash"] = script["task_protocol"](run["task"], args)
+    other = {**unsolved, "seed": 2, "protocol_hash": "another"}  # kept, not tabulated
     cache = tmp_path / "ntm.json"
-    cache.write_text(json.dumps({"runs": {"priority_sort/1": unsolved, "copy/1": solved}}))
+    runs = {"priority_sort/1": unsolved, "copy/1": solved, "priority_sort/2/another": other}
+    cache.write_text(json.dumps({"runs": runs}))
     before = cache.read_bytes()
 
     completed = subprocess.run(
         [sys.executable, str(SCRIPT), "--tasks", "copy", "priority_sort", "--seeds", "1",
-         "--out", str(tmp_path / "ntm"), "--save-dir", str(tmp_path / "runs"),
-         "--max-time", "00:00:00:01", "--", "--model.init_args.compile", "false",
-         "--trainer.max_steps", "1"],  # a run started by mistake stays short
+         "--out", str(tmp_path / "ntm"), "--save-dir", str(tmp_path / "runs"), *options],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 

@@ -1,0 +1,77 @@
+"""What every bench driver shares: a run is the CLI a user runs, and a protocol is the config
+that CLI resolves, so cached results are keyed by that config.
+
+:func:`resolve` gives the config ``train.py fit ARGS`` runs (what ``--print_config`` prints);
+:func:`protocol` leaves out the entries that change no number of a run (``NOT_RESULTS``:
+where logs, checkpoints and pictures go, progress output, the data folder's spelling, loader
+processes and torch threads, the seed and the task, which key the runs inside a protocol)
+and null entries (null is the default of optional arguments, so an optional argument added
+later keeps the keys), and adds the model code's revision (bumped by a change of its
+mathematics, so that runs of earlier code are kept but not reused); :func:`protocol_hash` is
+its key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import warnings
+from typing import Any
+
+import yaml
+
+NOT_RESULTS = [  # config entries left out of a protocol
+    *("seed_everything", "data.init_args.task", "base", "num_threads"),
+    *("checkpoint", "pictures", "generalisation", "trainer.logger", "trainer.log_every_n_steps"),
+    *("trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.default_root_dir"),
+    *("trainer.enable_checkpointing", "trainer.enable_autolog_hparams"),
+    *("data.init_args.data_dir", "data.init_args.generated_dir", "data.init_args.num_workers"),
+]
+
+
+def cli(args: list[str]):
+    """``memnets.training.cli.main(args)``, without Lightning's warning that sys.argv holds
+    other arguments (the driver's own)."""
+    from memnets.training.cli import main
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        return main(args)
+
+
+def resolve(args: list[str]) -> dict[str, Any]:
+    """The config ``train.py fit ARGS`` runs, as ``--print_config`` prints it."""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            cli(["fit", *args, "--print_config"])
+    except SystemExit as stop:
+        if stop.code:
+            raise
+    return yaml.safe_load(printed.getvalue())
+
+
+def protocol(
+    config: dict[str, Any], *, revision: int, not_results: list[str] = NOT_RESULTS
+) -> dict[str, Any]:
+    """``config`` less ``not_results`` and its null entries, with the model's ``revision``."""
+
+    def without_nulls(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+
+    config = {**without_nulls(config), "revision": revision}
+    for dotted in not_results:
+        *parents, name = dotted.split(".")
+        section = config
+        for parent in parents:
+            section = section.get(parent) or {}
+        section.pop(name, None)
+    return config
+
+
+def protocol_hash(settings: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
