@@ -8,7 +8,7 @@ Protocols (each one ``bench/babi_eval.py`` evaluation, cached in ``OUT/NAME.json
 min(50, longest story) slots whose empty ones stay in the softmax, random noise as gaps in the
 time indices, the softmax phase restarting at lr 0.005; then ``paper_encoding``,
 ``masked_empty_slots`` (memory 50, empty slots out of the softmax), ``inserted_noise`` and
-``lr_0.01``, each the authors' protocol with that one choice as the paper's text has it.
+``lr_0_01``, each the authors' protocol with that one choice as the paper's text has it.
 Writes ``OUT.md``: per task and protocol the mean validation error over the seeds (the
 selection criterion: defaults follow it) and the mean test error, with the mean over tasks.
 Other options go to every evaluation (``--epochs``, ``--together``, CLI options).
@@ -34,7 +34,7 @@ BACK = {  # one choice back to the paper's text: the options that replace the au
     "paper_encoding": ["--encoding", "position"],
     "masked_empty_slots": [NETWORK + "attend_to_empty_slots", "false", "--memory-size", "50"],
     "inserted_noise": ["--random-noise-mode", "empty_slots"],
-    "lr_0.01": ["--lr", "0.01"],
+    "lr_0_01": ["--lr", "0.01"],
 }
 
 
@@ -45,19 +45,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", default=TASKS)
     parser.add_argument("--seeds", default="3")
     args, rest = parser.parse_known_args(argv)
+    states = {}
     for name, back in BACK.items():
         print(f"== {name}", flush=True)
-        evaluate(
+        written = evaluate(  # OUT/NAME, or OUT/NAME-HASH when that holds another protocol
             [*rest, "--tasks", args.tasks, "--seeds", args.seeds, *AUTHORS, *back,
              "--out", str(args.out / name)],
             script="bench/babi_ablation.py", config="memn2n_babi", seeds=3, out=str(args.out),
         )  # fmt: skip
-    states = {name: read(args.out / name) for name in BACK}
+        states[name] = read(written)
     tasks = next(iter(states.values()))["tasks"]
+    shown = " ".join(item for item in argv if item != "--table-only")  # what trained them
     lines = [
         "# MemN2N on bAbI 1k: ablation of the authors' protocol (validation / test error, %)",
         "",
-        f"Command: `python bench/babi_ablation.py {' '.join(argv)}`. Each column is the authors' "
+        f"Command: `python bench/babi_ablation.py {shown}`. Each column is the authors' "
         "protocol with one choice switched back to the paper's text (see the docstring of "
         "bench/babi_ablation.py); each cell is the mean over the seeds of the validation "
         "error / the test error, both of the final weights. Defaults follow the validation "
@@ -71,7 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     for task in tasks:
         cells = []
         for name, state in states.items():
-            runs = [run for run in state["runs"].values() if run["task"] == task]
+            runs = [  # the requested seeds' runs of this task
+                run
+                for run in state["runs"].values()
+                if run["task"] == task and run["seed"] in state["seeds"]
+            ]
             if not runs:
                 cells.append("")
                 continue

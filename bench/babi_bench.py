@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import csv
 import datetime
-import hashlib
 import io
 import json
 import logging
@@ -36,13 +35,13 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import active_children, get_context
 from pathlib import Path
 from typing import Any
 
-import yaml
+import protocols
+from protocols import cli, protocol_hash, resolve
 
 FAILED_ABOVE = 5.0  # % test error: the paper's "failed task"
 ERRORS = ["by_train", "by_val", "median", "paper"]  # the columns of test errors in a table
@@ -68,13 +67,7 @@ FIXED = [  # after the user's options: one CPU, no checkpoint (final weights tes
     *("--checkpoint.save_top_k", "0", "--checkpoint.save_last", "false"),
     *("--pictures.every_n_steps", str(10**9)),  # the one picture at the end of fitting
 ]
-NOT_RESULTS = [  # config entries left out of a protocol (see the module docstring)
-    *("seed_everything", "data.init_args.task", "base", "num_threads"),
-    *("checkpoint", "pictures", "generalisation", "trainer.logger", "trainer.log_every_n_steps"),
-    *("trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.default_root_dir"),
-    *("trainer.enable_checkpointing", "trainer.enable_autolog_hparams"),
-    *("data.init_args.data_dir", "data.init_args.generated_dir", "data.init_args.num_workers"),
-]
+NOT_RESULTS = protocols.NOT_RESULTS  # config entries left out of a protocol
 
 # protocols and runs
 
@@ -101,50 +94,11 @@ def run_key(tasks: list[int], seed: int) -> str:
     return f"task{task_label(tasks)}/seed{seed}"
 
 
-def cli(args: list[str]):
-    """``memnets.training.cli.main(args)``, without Lightning's warning that sys.argv holds
-    other arguments (the driver's own)."""
-    from memnets.training.cli import main
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        return main(args)
-
-
-def resolve(args: list[str]) -> dict[str, Any]:
-    """The config ``train.py fit ARGS`` runs, as ``--print_config`` prints it."""
-    printed = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(printed):
-            cli(["fit", *args, "--print_config"])
-    except SystemExit as stop:
-        if stop.code:
-            raise
-    return yaml.safe_load(printed.getvalue())
-
-
 def protocol(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` less ``NOT_RESULTS`` and its null entries."""
-
-    def without_nulls(value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        return {key: without_nulls(item) for key, item in value.items() if item is not None}
-
+    """``config`` as a protocol (bench/protocols.py) under MemN2N's revision."""
     from memnets.memn2n import REVISION
 
-    config = {**without_nulls(config), "revision": REVISION}
-    for dotted in NOT_RESULTS:
-        *parents, name = dotted.split(".")
-        section = config
-        for parent in parents:
-            section = section.get(parent) or {}
-        section.pop(name, None)
-    return config
-
-
-def protocol_hash(settings: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    return protocols.protocol(config, revision=REVISION, not_results=NOT_RESULTS)
 
 
 def train_runs(job: tuple) -> list[dict[str, Any]]:
@@ -159,14 +113,14 @@ def train_runs(job: tuple) -> list[dict[str, Any]]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(io.StringIO()):
         logger = "--trainer.logger.init_args."
-        run += [
-            logger + "save_dir",
-            log_dir or scratch,
-            logger + "name",
-            f"task{task_label(tasks)}",
-        ]
-        version = f"seeds{task_label(seeds)}"
-        done = cli(["fit", *args, *run, logger + "version", version])
+        name, version = f"task{task_label(tasks)}", f"seeds{task_label(seeds)}"
+        run += [logger + "save_dir", log_dir or scratch, logger + "name", name]
+        run += [logger + "version", version]
+        if log_dir:  # kept logs: last.ckpt too, and a run stopped part-way resumes from it
+            last = Path(log_dir) / name / version / "checkpoints" / "last.ckpt"
+            run += ["--checkpoint.save_last", "true"]
+            run += ["--ckpt_path", str(last)] if last.is_file() else []
+        done = cli(["fit", *args, *run])
     fit, test = done.fit_metrics, done.trainer.callback_metrics
     seconds = (time.perf_counter() - started) / len(seeds)
     finished = datetime.datetime.now().isoformat(timespec="seconds")
@@ -473,7 +427,11 @@ def parse(argv: list[str], *, script: str, config: str, seeds: int, out: str):
     parser.add_argument(
         "--together", type=int, default=10, help="runs of a task trained together (%(default)s)"
     )
-    parser.add_argument("--log-dir", help="keep each run's TensorBoard logs here")
+    parser.add_argument(
+        "--log-dir",
+        help="keep each run's TensorBoard logs and last.ckpt here; a run stopped part-way "
+        "(a killed evaluation) resumes from its last.ckpt",
+    )
     parser.add_argument("--note", help="a sentence for the table's header (kept until changed)")
     parser.add_argument("--table-only", action="store_true", help="rewrite OUT.md, train nothing")
     args, overrides = parser.parse_known_args(argv)
@@ -493,10 +451,12 @@ def parse(argv: list[str], *, script: str, config: str, seeds: int, out: str):
     return args, cli_args, config
 
 
-def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defaults) -> None:
+def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defaults) -> Path:
     """babi_eval.py (one run per task and seed) and babi_joint.py (``joint``: one run on all
     ``--tasks`` per seed): runs to do through the CLI, cached runs reused, table rewritten
-    after every run. ``defaults``: the ``config``, ``seeds`` and ``out`` of :func:`parse`."""
+    after every run. ``defaults``: the ``config``, ``seeds`` and ``out`` of :func:`parse`.
+    Returns the path (less suffix) of the results: ``OUT``, or ``OUT-HASH`` for another
+    protocol."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args, cli_args, config = parse(argv, script=script, **defaults)
     setting = config["data"]["init_args"]["setting"]
@@ -541,7 +501,7 @@ def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defa
     out.parent.mkdir(parents=True, exist_ok=True)
     write(out, state, paper, paper_column)
     if args.table_only:
-        return
+        return out
 
     def record(run: dict[str, Any]) -> None:
         key = run_key(sorted(errors_by_task(run)), run["seed"])
@@ -565,3 +525,4 @@ def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defa
                 for run in future.result():
                     record(run)
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}", flush=True)
+    return out

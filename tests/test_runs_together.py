@@ -160,7 +160,13 @@ def test_the_cli_trains_runs_together_and_tests_their_checkpoint(tmp_path):
         assert f"train/error_epoch_run{run}" in fitted.fit_metrics
         assert f"val/error_run{run}" in fitted.fit_metrics
     last = fitted.trainer.checkpoint_callback.last_model_path
+    expected = fitted.trainer.test(fitted.model, datamodule=fitted.datamodule, verbose=False)[0]
     tested = main(["test", *arguments, "--ckpt_path", last, "--trainer.logger", "false"])
     assert tested.model.runs == 3  # rebuilt from the checkpoint, run_seeds not given here
     metrics = tested.trainer.callback_metrics
-    assert {f"test/error_run{run}" for run in range(3)} <= set(metrics)
+    for run in range(3):  # the runs' own final weights, not the template's
+        name = f"test/error_run{run}"
+        assert float(metrics[name]) == pytest.approx(expected[name], abs=1e-6)
+    batch = tested.datamodule.dataset("test").tensors.select(slice(0, 5))
+    logits = tested.model.eval()(batch.story, batch.question, batch.story_mask)  # (R, B, O)
+    assert logits.shape[:2] == (3, 5) and not torch.allclose(logits[0], logits[1])

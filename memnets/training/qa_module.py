@@ -59,6 +59,8 @@ Tensor letters as in the package glossary (``memnets/__init__.py``): B batch, O 
 from __future__ import annotations
 
 import copy
+import warnings
+from dataclasses import dataclass
 from typing import Literal
 
 import lightning
@@ -168,6 +170,15 @@ def _left_pad(tensor: Tensor, slots: int, part: int) -> tuple[int, ...]:
     return (0, 0, missing, 0) if part == 0 else (missing, 0)
 
 
+@dataclass
+class _Questions:
+    """The parts of a batch the network reads (for ``QAModule.forward``)."""
+
+    story: Tensor
+    question: Tensor
+    story_mask: Tensor
+
+
 class _Network(nn.Module):
     """``model.network`` as a module's forward, for ``torch.func.functional_call``."""
 
@@ -234,12 +245,25 @@ class QAModule(lightning.LightningModule):
             self.run_parameters = _stacked_runs(model, run_seeds)
             model.requires_grad_(False)  # the template: structure, buffers, no training
         self._generators: list[torch.Generator] | None = None  # per run, see _run_generators
+        self._generator_states: list[Tensor] | None = None  # from a checkpoint, applied lazily
         # The attention mode the weights were last trained in; evaluation uses it.
         self.register_buffer("softmax_on", torch.tensor(linear_start_epochs == 0))
         self._train_totals = torch.zeros(self.runs, 4)  # this epoch's sums per run
 
-    def forward(self, story: Tensor, question: Tensor, story_mask: Tensor | None = None, **kwargs):
-        return self.model(story, question, story_mask, **kwargs)
+    def forward(
+        self, story: Tensor, question: Tensor, story_mask: Tensor | None = None, **kwargs
+    ) -> Tensor:
+        """The model's logits (B, O); with runs trained together, every run's (R, B, O)
+        (``use_softmax`` the only option then)."""
+        if self.run_parameters is None:
+            return self.model(story, question, story_mask, **kwargs)
+        if set(kwargs) - {"use_softmax"}:
+            raise ValueError(f"runs trained together take only use_softmax, got {sorted(kwargs)}")
+        if story_mask is None:
+            story_mask = story.ne(0).any(-1)  # (B, N)
+        batch = _Questions(story=story, question=question, story_mask=story_mask)
+        softmax = kwargs.get("use_softmax", True)
+        return self._logits(batch, softmax=softmax, per_run_data=False)  # (R, B, O)
 
     # set-up
 
@@ -253,14 +277,21 @@ class QAModule(lightning.LightningModule):
             "num_answers": model.num_answers,
             "memory_size": model.memory_size,
         }
+        if model.answers_as_words:  # the rows that score the answers: the data's words
+            expected["answer_word_ids"] = model.answer_word_ids.tolist()
         for name, value in expected.items():
             found = getattr(datamodule, name, None)
             if found is not None and found != value:
                 raise ValueError(
                     f"the model has {name}={value} but the data module "
                     f"{type(datamodule).__name__} has {name}={found}; the CLI links these "
-                    "sizes from the data, and a checkpoint must be used with its own data"
+                    "from the data, and a checkpoint must be used with its own data"
                 )
+        if self.run_parameters is not None and self.trainer.world_size > 1:
+            raise ValueError(
+                "runs trained together (run_seeds) train in one process: use one device, or "
+                f"one run per process for DDP (world size {self.trainer.world_size})"
+            )
 
     # steps
 
@@ -273,11 +304,22 @@ class QAModule(lightning.LightningModule):
 
     def _run_generators(self) -> list[torch.Generator]:
         """One generator per run for its random noise, seeded from its seed."""
-        if self._generators is None:
-            device = self.device if self.device.type != "cpu" else "cpu"
+        if self._generators is None or self._generators[0].device != self.device:
             self._generators = [
-                torch.Generator(device=device).manual_seed(seed) for seed in self.hparams.run_seeds
+                torch.Generator(device=self.device).manual_seed(seed)
+                for seed in self.hparams.run_seeds
             ]
+            states, self._generator_states = self._generator_states, None
+            for generator, state in zip(self._generators, states or []):
+                try:  # a checkpoint's states: exact resume on the device they were saved on
+                    generator.set_state(state)
+                except RuntimeError:
+                    warnings.warn(
+                        "the runs' noise generators were saved on another kind of device; "
+                        "they start again from their seeds",
+                        stacklevel=2,
+                    )
+                    break
         return self._generators
 
     def _logits(self, batch, *, softmax: bool, per_run_data: bool) -> Tensor:
@@ -356,6 +398,7 @@ class QAModule(lightning.LightningModule):
         loss = total / known.clamp_min(1)  # (R,) mean per question
         check_finite_loss(loss.sum(), step=self.global_step)
         questions = loss.new_full((self.runs,), float(errors.shape[-1]))  # (R,)
+        self._train_totals = self._train_totals.to(self.device)  # (R, 4), restored on CPU
         self._train_totals += torch.stack(
             [total.detach(), known.to(loss.dtype), errors.sum(-1).detach(), questions], dim=-1
         )  # (R, 4)
@@ -391,8 +434,16 @@ class QAModule(lightning.LightningModule):
             totals = checkpoint["train_totals"].to(self.device)
             self._train_totals = totals.reshape(self.runs, 4)  # (4,) before runs existed
         if "run_generators" in checkpoint and self.run_parameters is not None:
-            for generator, state in zip(self._run_generators(), checkpoint["run_generators"]):
-                generator.set_state(state)
+            self._generator_states = checkpoint["run_generators"]  # set on the model's device
+            self._generators = None
+        tables = [value for name, value in state.items() if "embeddings" in name]
+        if any(bool(table[..., 0, :].any()) for table in tables):
+            warnings.warn(
+                "this checkpoint's nil-word rows are not zero: it was trained before the nil "
+                "word was fixed (memnets.memn2n.REVISION 1); the model ignores those rows now, "
+                "so its numbers differ from the ones it was trained to",
+                stacklevel=2,
+            )
 
     def _evaluation_step(self, batch, stage: str) -> None:
         _, total, known, errors = self._evaluate(batch, softmax=self._use_softmax())

@@ -29,13 +29,15 @@ class SequenceTaskModule(lightning.LightningModule):
     (Graves et al.: lr 1e-4, momentum 0.9, alpha 0.95); ``"adam"`` (lr 1e-3) is what Collier &
     Beel 2018 found reliable. Gradient clipping is the Trainer's (``gradient_clip_val`` in the
     configs). ``compile=True`` compiles the NTM cell with ``torch.compile`` (see
-    bench/ntm_step.py).
+    bench/ntm_step.py). ``run_seeds`` (runs trained together, which the CLI links from a
+    data module that has them) is not implemented here: it must stay None.
     """
 
     def __init__(
         self,
         model: nn.Module,
         *,
+        run_seeds: list[int] | None = None,
         optimizer: Literal["adam", "rmsprop"] = "adam",
         lr: float = 1e-3,
         momentum: float = 0.9,
@@ -46,7 +48,12 @@ class SequenceTaskModule(lightning.LightningModule):
         super().__init__()
         if optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
-        self.save_hyperparameters(ignore=["model"])
+        if run_seeds is not None:
+            raise ValueError(
+                "runs trained together (run_seeds) are implemented for the QA module only; "
+                "train one run per process"
+            )
+        self.save_hyperparameters(ignore=["model", "run_seeds"])
         self.model = model
         if compile:
             # in place: parameter names (and so checkpoints) stay those of the eager module;
