@@ -69,8 +69,8 @@ def read_run(log_dir: Path, threshold: float) -> dict:
 
 def task_arguments(task: str, args) -> list[str]:
     """train.py fit's arguments for ``task``, less the seed and where the logs go."""
-    return ["--config", f"configs/ntm_{task}.yaml", "--trainer.max_time", args.max_time,
-            *args.extra]  # fmt: skip
+    config = ROOT / "configs" / f"ntm_{task}.yaml"  # from any folder (runs go from ROOT)
+    return ["--config", str(config), "--trainer.max_time", args.max_time, *args.extra]
 
 
 def task_protocol(task: str, args) -> str:
