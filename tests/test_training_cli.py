@@ -201,3 +201,33 @@ def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
     )  # fmt: skip
     assert tested.model.model.cell.controller_size == 16  # not the config's 100
     assert "test/bit_errors" in tested.trainer.callback_metrics
+
+
+def test_a_qa_checkpoint_from_before_the_model_was_injected_still_tests(tmp_path):
+    """The old QA layout: MemN2N's arguments, the sizes and answers_as_words on the module, the
+    answer words as the module's buffer ``answer_word_ids``."""
+    from tiny_runs import tiny_qa
+
+    quiet = ["--trainer.enable_progress_bar", "false", "--pictures.every_n_steps", "1000"]
+    arguments = [*tiny_qa(tmp_path / "generated"), *quiet]
+    fitted = main(
+        ["fit", *arguments, "--trainer.max_epochs", "2",
+         "--trainer.logger.init_args.save_dir", str(tmp_path)]
+    )  # fmt: skip
+    last = Path(fitted.trainer.checkpoint_callback.last_model_path)
+    test = ["test", *arguments, "--ckpt_path", str(last), "--trainer.logger", "false"]
+    expected = dict(main(test).trainer.callback_metrics)  # in today's layout
+    checkpoint = torch.load(last, weights_only=False)
+    hparams = checkpoint["hyper_parameters"]
+    model = hparams.pop("model")["init_args"]
+    model.pop("answers_as_words")
+    hparams.update(model, input_size=7, output_size=3, memory_size=9, answers_as_words=None)
+    state = checkpoint["state_dict"]
+    state["answer_word_ids"] = state.pop("model.answer_word_ids")
+    torch.save(checkpoint, last)
+
+    tested = main(test)
+    assert tested.model.model.answers_as_words  # None under adjacent tying: answers are words
+    got = tested.trainer.callback_metrics
+    assert float(got["test/error"]) == pytest.approx(float(expected["test/error"]), abs=1e-6)
+    assert float(got["test/loss"]) == pytest.approx(float(expected["test/loss"]), abs=1e-5)
