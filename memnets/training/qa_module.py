@@ -126,13 +126,16 @@ def masked_cross_entropy(logits: Tensor, answers: Tensor, *, reduction: str = "m
     """Cross-entropy over the questions whose answer is known (not -100), their ``"mean"``
     or ``"sum"``.
 
-    logits (B, O), answers (B,). Zero, not NaN, when every answer of the batch is unknown.
+    logits (..., B, O), answers (..., B): one value per leading index (runs trained together).
+    Zero, not NaN, when every answer of the batch is unknown.
     """
-    losses = F.cross_entropy(logits, answers, ignore_index=IGNORED_ANSWER, reduction="none")
-    total = losses.sum()  # ignored entries are 0 in ``losses``
+    losses = F.cross_entropy(
+        logits.flatten(0, -2), answers.flatten(), ignore_index=IGNORED_ANSWER, reduction="none"
+    ).view_as(answers)  # (..., B), ignored entries 0
+    total = losses.sum(-1)  # (...)
     if reduction == "sum":
         return total
-    return total / answers.ne(IGNORED_ANSWER).sum().clamp_min(1)
+    return total / answers.ne(IGNORED_ANSWER).sum(-1).clamp_min(1)
 
 
 def answer_errors(logits: Tensor, answers: Tensor) -> Tensor:
@@ -368,11 +371,9 @@ class QAModule(lightning.LightningModule):
         if self.run_parameters is None:
             answers = answers.reshape(1, -1)  # (1, B)
         targets = self.model.answer_targets(answers)  # (R, B)
-        losses = F.cross_entropy(
-            logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORED_ANSWER, reduction="none"
-        ).view_as(targets)  # (R, B), 0 for unknown answers
+        total = masked_cross_entropy(logits, targets, reduction="sum")  # (R,)
         known = targets.ne(IGNORED_ANSWER).sum(-1)  # (R,)
-        return logits, losses.sum(-1), known, answer_errors(logits, targets)
+        return logits, total, known, answer_errors(logits, targets)
 
     def _decode(self, output: int, vocabulary) -> str:
         """The text of the model's output index ``output``: an answer, or a word that is no
