@@ -211,7 +211,7 @@ def noisy_temporal_indices(
     fraction: float,
     *,
     memory_size: int,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | Sequence[torch.Generator | None] | None = None,
 ) -> Tensor:
     """Temporal indices with random gaps: random noise as the authors' code applies it.
 
@@ -220,20 +220,47 @@ def noisy_temporal_indices(
     smallest to the most recent sentence. Indices are capped at ``memory_size - 1`` (the last
     row of T_A). With ``fraction=0`` this is :func:`temporal_indices`. ``story_mask`` (B, N)
     bool -> (B, N) int64, 0 on masked slots. Vectorised over the batch.
+
+    Runs trained together: ``story_mask`` (R, B, N) with ``generator`` a sequence of R
+    generators gives (R, B, N), run r's indices exactly those of ``story_mask[r]`` with
+    ``generator[r]`` (each run draws its own numbers in the same order), computed at once.
     """
+    if story_mask.dim() == 3:
+        runs = check_shape("story_mask", story_mask, ("R", "B", "N"))["R"]
+        generators = list(generator) if isinstance(generator, Sequence) else []
+        if len(generators) != runs:
+            raise ValueError(
+                f"story_mask has a run axis of {runs} (shape {tuple(story_mask.shape)}): "
+                f"generator must be a sequence of {runs} generators"
+            )
+        time = noisy_temporal_indices(
+            story_mask.flatten(0, 1), fraction, memory_size=memory_size, generator=generators
+        )  # (R B, N)
+        return time.view(story_mask.shape)  # (R, B, N)
+    generators = list(generator) if isinstance(generator, Sequence) else [generator]
     dims = check_shape("story_mask", story_mask, ("B", "N"))
     _check_fraction("fraction", fraction)
     check_positive("memory_size", memory_size)
+    if dims["B"] % len(generators):
+        raise ValueError(f"{len(generators)} generators cannot share a batch of {dims['B']}")
+    items = dims["B"] // len(generators)  # questions per generator (per run)
     mask = story_mask.to(torch.bool)  # (B, N)
     device = mask.device
     count = mask.sum(-1)  # (B,) n
     most_blanks = torch.ceil(count.to(torch.float64) * fraction).long()  # (B,)
-    draw = torch.rand(count.shape, generator=generator, device=device, dtype=torch.float64)
+    width = dims["N"] + math.ceil(dims["N"] * fraction)  # (N + ceil(f N),) >= every span
+    draws = [  # each generator's (run's) numbers in the order one run alone draws them
+        (
+            torch.rand(items, generator=source, device=device, dtype=torch.float64),  # (B/R,)
+            torch.rand((items, width), generator=source, device=device),  # (B/R, L)
+        )
+        for source in generators
+    ]
+    draw = torch.cat([blank_draw for blank_draw, _ in draws])  # (B,)
     blanks = (draw * (most_blanks + 1)).long().clamp_max(most_blanks)  # (B,) 0..ceil(f n)
     span = count + blanks  # (B,) indices drawn from 0..span-1
-    width = dims["N"] + math.ceil(dims["N"] * fraction)  # (N + ceil(f N),) >= every span
     candidates = torch.arange(width, device=device)  # (L,)
-    keys = torch.rand((dims["B"], width), generator=generator, device=device)  # (B, L)
+    keys = torch.cat([key_draw for _, key_draw in draws])  # (B, L)
     keys = keys.masked_fill(candidates >= span.unsqueeze(-1), 2.0)  # (B, L) out of range last
     chosen = keys.argsort(-1)[:, : dims["N"]]  # (B, N) a random order of 0..span-1 first
     chosen = chosen.masked_fill(
@@ -304,6 +331,13 @@ def trim_padding(
     if story_mask[:, : story.shape[1] - keep].any():  # not right-aligned: keep everything
         return story, story_mask
     return story[:, -keep:], story_mask[:, -keep:]  # (B, N', L), (B, N')
+
+
+def _left_pad(tensor: Tensor, slots: int) -> Tensor:
+    """A prepared story (B, N', L), mask or temporal indices (B, N') brought to ``slots`` slots
+    by empty slots on the left (nil words, masked out, index 0)."""
+    missing = slots - tensor.shape[1]
+    return F.pad(tensor, (0, 0, missing, 0) if tensor.dim() == 3 else (missing, 0))
 
 
 def without_nil(table: Tensor) -> Tensor:
@@ -386,9 +420,11 @@ def memory_hops(
         check_shape("mask", mask, (dims["B"], dims["N"]))
     state = query  # (B, D)
     attention = []
-    for hop in range(dims["K"]):
+    # unbind, not memory_in[:, hop]: the backward stacks K gradients instead of adding K
+    # zero-filled copies of the whole memory (the same numbers)
+    for hop, (hop_in, hop_out) in enumerate(zip(memory_in.unbind(1), memory_out.unbind(1))):
         output, weights = memory_hop(
-            memory_in[:, hop], memory_out[:, hop], state, mask, use_softmax=use_softmax
+            hop_in, hop_out, state, mask, use_softmax=use_softmax
         )  # (B, D), (B, N)
         state = state + output if update is None else update(hop, state, output)  # (B, D)
         attention.append(weights)
@@ -760,21 +796,7 @@ class MemN2N(nn.Module):
         slots the batch needs (:func:`trim_padding`), the random noise of training (drawn from
         ``generator``) and the temporal indices. Returns ``(story (B, N', L), story_mask
         (B, N'), time (B, N'))`` for :meth:`network`."""
-        dims = check_shape("story", story, ("B", "N", "L"))
-        check_shape("question", question, (dims["B"], None))
-        _check_word_ids("story", story)
-        _check_word_ids("question", question)
-        table_rows = self.embeddings[0].num_embeddings
-        _check_vocabulary(table_rows, story=story, question=question)
-        if story_mask is None:
-            story_mask = story.ne(0).any(-1)  # (B, N) a slot with any word is real
-        check_shape("story_mask", story_mask, (dims["B"], dims["N"]))
-        story_mask = story_mask.to(torch.bool)
-        if self.temporal_encoding and dims["N"] > self.memory_size:
-            raise ValueError(
-                f"story has {dims['N']} slots (shape {tuple(story.shape)}) but memory_size is "
-                f"{self.memory_size}; keep the {self.memory_size} most recent"
-            )
+        story_mask = self._checked_inputs(story, question, story_mask, ("B",))  # (B, N)
         noise = self.random_noise if random_noise is None else random_noise
         _check_fraction("random_noise", noise)
         time_gaps = self.random_noise_mode == "time_gaps"
@@ -792,6 +814,69 @@ class MemN2N(nn.Module):
         else:
             time = temporal_indices(story_mask)  # (B, N')
         return story, story_mask, time
+
+    def prepare_runs(
+        self,
+        story: Tensor,
+        question: Tensor,
+        story_mask: Tensor | None = None,
+        *,
+        generators: Sequence[torch.Generator | None],
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`prepare` for R runs trained together, each on its own batch: story (R, B, N,
+        L), question (R, B, L'), story_mask (R, B, N), one noise generator per run. Returns
+        ``(story (R, B, N', L), story_mask (R, B, N'), time (R, B, N'))``, run r's exactly
+        ``prepare(story[r], question[r], story_mask[r], generator=generators[r])``, left-padded
+        with empty slots to the largest N' (masked out: exact). The checks run once; with
+        ``attend_to_empty_slots`` (no slot is cut or inserted) the temporal indices and time-gap
+        noise of every run are computed at once, otherwise run by run."""
+        runs = check_shape("story", story, ("R", "B", "N", "L"))["R"]
+        if len(generators) != runs:
+            raise ValueError(f"{runs} runs (story {tuple(story.shape)}) need {runs} generators")
+        time_gaps = self.random_noise_mode == "time_gaps"
+        noise = self.random_noise if self.training else 0.0
+        if self.attend_to_empty_slots and (noise == 0 or time_gaps):
+            story_mask = self._checked_inputs(story, question, story_mask, ("R", "B"))
+            if noise > 0:
+                time = noisy_temporal_indices(
+                    story_mask, noise, memory_size=self.memory_size, generator=generators
+                )  # (R, B, N)
+            else:
+                time = temporal_indices(story_mask.flatten(0, 1)).view_as(story_mask)  # (R, B, N)
+            return story, story_mask, time
+        if story_mask is None:
+            story_mask = story.ne(0).any(-1)  # (R, B, N)
+        prepared = [  # each run's slots: trim_padding and inserted noise decide them per run
+            self.prepare(story[run], question[run], story_mask[run], generator=generators[run])
+            for run in range(runs)
+        ]  # R x ((B, N'_r, L), (B, N'_r), (B, N'_r))
+        slots = max(part[1].shape[1] for part in prepared)  # N'
+        return tuple(
+            torch.stack([_left_pad(part[index], slots) for part in prepared]) for index in range(3)
+        )  # (R, B, N', L), (R, B, N'), (R, B, N')
+
+    def _checked_inputs(
+        self, story: Tensor, question: Tensor, story_mask: Tensor | None, batch: tuple[str, ...]
+    ) -> Tensor:
+        """Check the inputs of :meth:`prepare` (``batch`` the leading axes: ("B",), or ("R",
+        "B") for runs) and return the story mask (..., N) as bool, made from the words when
+        None. One host synchronisation, for the word ids."""
+        dims = check_shape("story", story, (*batch, "N", "L"))
+        leading = tuple(dims[name] for name in batch)
+        check_shape("question", question, (*leading, None))
+        _check_word_ids("story", story)
+        _check_word_ids("question", question)
+        table_rows = self.embeddings[0].num_embeddings
+        _check_vocabulary(table_rows, story=story, question=question)
+        if story_mask is None:
+            story_mask = story.ne(0).any(-1)  # (..., N) a slot with any word is real
+        check_shape("story_mask", story_mask, (*leading, dims["N"]))
+        if self.temporal_encoding and dims["N"] > self.memory_size:
+            raise ValueError(
+                f"story has {dims['N']} slots (shape {tuple(story.shape)}) but memory_size is "
+                f"{self.memory_size}; keep the {self.memory_size} most recent"
+            )
+        return story_mask.to(torch.bool)
 
     def network(
         self,
@@ -814,19 +899,23 @@ class MemN2N(nn.Module):
         # (B, D)
 
         # Embed the story once per distinct table: K + 1 tables (adjacent) or A and C.
+        # A list, not one stacked tensor sliced into A and C: the backward of slices adds
+        # zero-filled copies of the whole memory (the same numbers, more memory traffic).
         tables = self.embeddings if self._adjacent else self.embeddings[1:]
-        memories = torch.stack(
-            [embed_sentences(story, table.weight, story_encoding) for table in tables], dim=1
-        )  # (B, K+1 or 2, N, D)
+        memories = [embed_sentences(story, table.weight, story_encoding) for table in tables]
+        # K+1 or 2 x (B, N, D)
         if self.temporal_encoding:
             real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, N, 1) empty slots get none
-            temporal = torch.stack([table[time] * real for table in self.temporal], dim=1)
-            # (B, K+1 or 2, N, D)
-            memories = memories + (temporal if time_scale is None else temporal * time_scale)
+            for index, table in enumerate(self.temporal):
+                temporal = table[time] * real  # (B, N, D)
+                if time_scale is not None:
+                    temporal = temporal * time_scale  # (B, N, D)
+                memories[index] = memories[index] + temporal  # (B, N, D)
         if self._adjacent:
-            memory_in, memory_out = memories[:, :-1], memories[:, 1:]  # (B, K, N, D) each
+            memory_in = torch.stack(memories[:-1], dim=1)  # (B, K, N, D)
+            memory_out = torch.stack(memories[1:], dim=1)  # (B, K, N, D)
         else:
-            memory_in, memory_out = memories[:, 0], memories[:, 1]  # (B, N, D) shared by hops
+            memory_in, memory_out = memories  # (B, N, D) each, shared by the hops
 
         attention_mask = None if self.attend_to_empty_slots else story_mask  # (B, N)
         state, attention = self.memory_hops(

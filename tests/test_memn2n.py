@@ -148,6 +148,51 @@ def test_noisy_temporal_indices_leave_gaps_in_order():
     assert int(capped.max()) == 9
 
 
+def test_noisy_temporal_indices_of_runs_are_each_runs_own():
+    """A run axis with one generator per run: run r's indices are those it draws alone."""
+    mask = torch.arange(12) >= torch.randint(0, 13, (3, 16, 1))  # (R, B, N) right-aligned
+    together = noisy_temporal_indices(
+        mask, 0.3, memory_size=10, generator=[torch.Generator().manual_seed(s) for s in (1, 2, 3)]
+    )  # (R, B, N)
+    for run, seed in enumerate((1, 2, 3)):
+        generator = torch.Generator().manual_seed(seed)
+        alone = noisy_temporal_indices(mask[run], 0.3, memory_size=10, generator=generator)
+        assert torch.equal(together[run], alone)
+    with pytest.raises(ValueError, match="3 generators"):
+        noisy_temporal_indices(mask, 0.3, memory_size=10, generator=torch.Generator())
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(random_noise_mode="time_gaps", attend_to_empty_slots=True),  # all runs at once
+        dict(random_noise_mode="time_gaps"),  # slots trimmed run by run
+        dict(random_noise_mode="empty_slots"),  # noise inserted run by run
+    ],
+    ids=["sink-slots", "time-gaps", "empty-slots"],
+)
+@pytest.mark.parametrize("training", [True, False])
+def test_prepare_runs_is_prepare_run_by_run(options, training):
+    """Exactly: the runs' own noise streams, and slots padded to the longest run's."""
+    model = MemN2N(vocab_size=30, memory_size=12, random_noise=0.3, **options).train(training)
+    runs = [_story(batch_size=8, slots=12, lengths=lengths) for lengths in
+            ([3, 5, 1, 2, 4, 6, 2, 1], [9, 2, 2, 3, 1, 1, 4, 2], [1] * 8)]  # fmt: skip
+    story, question, mask = (torch.stack([run[index] for run in runs]) for index in range(3))
+    story, mask = story.flip(-3), mask.flip(-1)  # right-aligned, as the data module's
+    seeds = (4, 5, 6)
+    together = model.prepare_runs(
+        story, question, mask, generators=[torch.Generator().manual_seed(s) for s in seeds]
+    )  # (R, B, N', L), (R, B, N'), (R, B, N')
+    slots = together[1].shape[-1]
+    for run, seed in enumerate(seeds):
+        generator = torch.Generator().manual_seed(seed)
+        alone = model.prepare(story[run], question[run], mask[run], generator=generator)
+        for part, expected in zip(together, alone):
+            missing = slots - expected.shape[1]  # the empty slots padded on the left
+            assert torch.equal(part[run][:, missing:], expected)
+            assert not part[run][:, :missing].any()
+
+
 def test_time_gap_noise_keeps_slots_and_applies_only_in_training():
     story, question, mask = _story(batch_size=64, slots=12, lengths=[6] * 64)
     torch.manual_seed(0)

@@ -165,14 +165,6 @@ def _named(parameters: dict[str, Tensor]) -> dict[str, Tensor]:
     return {"model." + name.replace("__", "."): value for name, value in parameters.items()}
 
 
-def _left_pad(tensor: Tensor, slots: int, part: int) -> tuple[int, ...]:
-    """F.pad widths that bring the slot axis of a prepared story (B, N', L) (``part`` 0) or of
-    its mask or temporal indices (B, N') to ``slots``, adding empty slots on the left (masked
-    out: exact)."""
-    missing = slots - tensor.shape[1]
-    return (0, 0, missing, 0) if part == 0 else (missing, 0)
-
-
 @dataclass
 class _Questions:
     """The parts of a batch the network reads (for ``QAModule.forward``)."""
@@ -332,20 +324,12 @@ class QAModule(lightning.LightningModule):
             return self.model(
                 batch.story, batch.question, batch.story_mask, use_softmax=softmax
             ).unsqueeze(0)  # (1, B, O)
-        prepared = []
-        for run in range(self.runs if per_run_data else 1):
-            parts = (batch.story, batch.question, batch.story_mask)
-            if per_run_data:
-                parts = tuple(part[run] for part in parts)  # run r's own batch
-            prepared.append(self.model.prepare(*parts, generator=self._run_generators()[run]))
-        slots = max(story.shape[1] for story, _, _ in prepared)  # N'
-        story, mask, time = (
-            torch.stack([F.pad(part[i], _left_pad(part[i], slots, i)) for part in prepared])
-            for i in range(3)
-        )  # (R or 1, B, N', L), (R or 1, B, N'), (R or 1, B, N')
+        parts = (batch.story, batch.question, batch.story_mask)
+        if per_run_data:  # run r's own batch and noise: (R, B, N', L), (R, B, N'), (R, B, N')
+            story, mask, time = self.model.prepare_runs(*parts, generators=self._run_generators())
+        else:  # one batch for every run: (B, N', L), (B, N'), (B, N')
+            story, mask, time = self.model.prepare(*parts, generator=self._run_generators()[0])
         question = batch.question  # (R, B, L') or (B, L')
-        if not per_run_data:
-            story, mask, time = story[0], mask[0], time[0]
         data_dim = 0 if per_run_data else None
         buffers = dict(self.model.named_buffers())
 
