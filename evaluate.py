@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None):
         "test", "--config", str(config), "--ckpt_path", str(checkpoint),
         "--data.init_args.generalisation_lengths", "[" + ",".join(map(str, args.lengths)) + "]",
         "--generalisation.out", args.out,
-        "--trainer.logger", "false", "--model.init_args.compile", "false",
+        "--trainer.logger", "false",
     ]  # fmt: skip
     if args.episodes is not None:
         arguments += ["--data.init_args.test_episodes", str(args.episodes)]

@@ -78,18 +78,6 @@ def masked_softmax(scores: Tensor, mask: Tensor | None = None, *, dim: int = -1)
     return weights * mask.to(weights.dtype)  # exact zeros where masked, zero rows if all masked
 
 
-def _unit(x: Tensor, eps: float) -> Tensor:
-    """``x / sqrt(||x||^2 + eps)`` over the last axis: zero vectors map to zero, no NaN.
-
-    Supported magnitudes (tests/test_numerics.py): values and gradients are exact for entries
-    up to 1e12 in float32 and 1e100 in float64 (M <= 4096). Beyond, rsqrt's backward cubes
-    ~1/||x|| and underflows, so gradients lose accuracy (float32 from ~1e13); once ||x||^2
-    overflows (float32 ~1e19 / sqrt(M), float64 ~1e154 / sqrt(M)) the vector silently maps
-    to 0. Dividing by max |x_i| first would lift both limits but costs ~7% of an NTM step.
-    """
-    return x * torch.rsqrt((x * x).sum(dim=-1, keepdim=True) + eps)
-
-
 def _as_head_scalar(name: str, value: Tensor, batch: int, heads: int) -> Tensor:
     """Accept a per-head scalar as (B, H) or (B, H, 1); return (B, H, 1)."""
     _check_tensor(name, value)
@@ -110,9 +98,31 @@ def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
     """
     sizes = check_shape("memory", memory, ("B", "N", "M"))
     check_shape("keys", keys, (sizes["B"], "H", sizes["M"]))
+    return _cosine(memory, keys)
+
+
+def _cosine_eps(dtype: torch.dtype) -> float:
     # float16 needs a larger eps: 1e-8 rounds to 0 there and a zero vector gave 0 * inf = NaN
-    eps = {torch.float64: 1e-12, torch.float16: 1e-6}.get(memory.dtype, 1e-8)
-    return _unit(keys, eps) @ _unit(memory, eps).transpose(1, 2)  # (B, H, N)
+    return {torch.float64: 1e-12, torch.float16: 1e-6}.get(dtype, 1e-8)
+
+
+def _cosine(memory: Tensor, keys: Tensor) -> Tensor:
+    """:func:`cosine_similarity` without checks: dot products scaled by the inverse norms.
+
+    Equal to ``(k / sqrt(||k||^2 + eps)) . (m / sqrt(||m||^2 + eps))``: the keys are
+    normalised, the memory is not (its rows' inverse norms scale the dot products), so no
+    normalised copy of memory is built. Zero rows or keys give 0, no NaN.
+
+    Supported magnitudes (tests/test_numerics.py): values and gradients are exact for entries
+    up to 1e12 in float32 and 1e100 in float64 (M <= 4096). Beyond, rsqrt's backward cubes
+    ~1/||x|| and underflows, so gradients lose accuracy (float32 from ~1e13); once ||x||^2
+    overflows (float32 ~1e19 / sqrt(M), float64 ~1e154 / sqrt(M)) the similarity silently
+    becomes 0.
+    """
+    eps = _cosine_eps(memory.dtype)
+    unit_keys = keys * torch.rsqrt((keys * keys).sum(dim=-1, keepdim=True) + eps)  # (B, H, M)
+    row_scale = torch.rsqrt((memory * memory).sum(dim=-1) + eps)  # (B, N)
+    return (unit_keys @ memory.transpose(1, 2)) * row_scale.unsqueeze(1)  # (B, H, N)
 
 
 def content_weights(
@@ -306,17 +316,27 @@ def shift(weights: Tensor, shift_weights: Tensor) -> Tensor:
     """
     sizes = check_shape("weights", weights, ("B", "H", "N"))
     check_shape("shift_weights", shift_weights, (sizes["B"], sizes["H"], "S"))
-    slots, shifts = weights.shape[-1], shift_weights.shape[-1]
+    shifts = shift_weights.shape[-1]
     if shifts % 2 == 0:
         raise ValueError(
             f"shift_weights must cover an odd number of shifts, got {shifts} "
             f"(shape {tuple(shift_weights.shape)})"
         )
-    offsets = torch.arange(shifts, device=weights.device) - shifts // 2  # (S,)
-    positions = torch.arange(slots, device=weights.device)  # (N,)
-    source = (positions.unsqueeze(1) - offsets.unsqueeze(0)) % slots  # (N, S): w~[i] takes w[i-o]
-    gathered = weights[..., source]  # (B, H, N, S)
-    return (gathered * shift_weights.unsqueeze(2)).sum(dim=-1)  # (B, H, N)
+    return _shift(weights, shift_weights)
+
+
+def _shift(weights: Tensor, shift_weights: Tensor) -> Tensor:
+    """:func:`shift` without checks: circular padding and ``unfold``, no index tensors."""
+    slots, half = weights.shape[-1], shift_weights.shape[-1] // 2
+    if half <= slots:  # wrap by slicing: the last `half` slots before, the first `half` after
+        padded = torch.cat([weights[..., slots - half :], weights, weights[..., :half]], dim=-1)
+    else:  # a shift range wider than the memory wraps more than once: tile enough copies
+        copies = -(-half // slots)  # ceil(half / slots)
+        tiled = weights.repeat(1, 1, 2 * copies + 1)  # (B, H, (2 copies + 1) N)
+        padded = tiled[..., copies * slots - half : copies * slots + slots + half]
+    windows = padded.unfold(-1, 2 * half + 1, 1)  # (B, H, N, S): window i holds w[i-half..i+half]
+    # window entry j is w[i - half + j], the source of the shift by half - j: weight s[S-1-j]
+    return (windows * shift_weights.flip(-1).unsqueeze(2)).sum(dim=-1)  # (B, H, N)
 
 
 def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
@@ -328,6 +348,11 @@ def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
     """
     sizes = check_shape("weights", weights, ("B", "H", "N"))
     gamma = _as_head_scalar("gamma", gamma, sizes["B"], sizes["H"])
+    return _sharpen(weights, gamma)
+
+
+def _sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
+    """:func:`sharpen` without checks: weights (B, H, N), gamma (B, H, 1)."""
     eps = 1e-30 if weights.dtype == torch.float64 else 1e-12
     if weights.dtype in (torch.float16, torch.bfloat16):
         eps = 1e-4
@@ -355,6 +380,12 @@ def write(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor) -> Tensor
     heads = weights.shape[1]
     check_shape("erase", erase, (sizes["B"], heads, sizes["M"]))
     check_shape("add", add, (sizes["B"], heads, sizes["M"]))
+    return _write(memory, weights, erase, add)
+
+
+def _write(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor) -> Tensor:
+    """:func:`write` without checks."""
+    heads = weights.shape[1]
     added = weights.transpose(1, 2) @ add  # (B, N, M)
     if heads == 1:  # the common case, without a product over heads
         return memory * (1 - weights.transpose(1, 2) * erase) + added

@@ -31,6 +31,8 @@ heads, S shift range.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -39,7 +41,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from memnets._checks import check_positive, check_shape
-from memnets.attention import content_weights, interpolate, read, sharpen, shift, write
+from memnets.attention import (
+    _cosine,
+    _sharpen,
+    _shift,
+    _write,
+    content_weights,
+    interpolate,
+    sharpen,
+    shift,
+)
 
 __all__ = [
     "NTMState",
@@ -185,6 +196,7 @@ class NTMCell(nn.Module):
         shift_range: int,
         memory_init: Literal["constant", "learned", "random"],
         learned_initial_state: bool,
+        access_order: Literal["write_then_read", "read_then_write"],
     ) -> None:
         super().__init__()
         for name, value in [
@@ -204,6 +216,11 @@ class NTMCell(nn.Module):
             raise ValueError(
                 f"memory_init must be 'constant', 'learned' or 'random', got {memory_init!r}"
             )
+        if access_order not in ("write_then_read", "read_then_write"):
+            raise ValueError(
+                f"access_order must be 'write_then_read' or 'read_then_write', got {access_order!r}"
+            )
+        self.access_order = access_order
         self.input_size, self.output_size = input_size, output_size
         self.controller_kind, self.controller_size = controller, controller_size
         self.memory_slots, self.memory_width = memory_slots, memory_width
@@ -221,6 +238,9 @@ class NTMCell(nn.Module):
         self.read_head = ReadHead(num_heads=num_read_heads, **head_args)
         self.write_head = WriteHead(num_heads=num_write_heads, **head_args)
         self.output = nn.Linear(controller_size + num_read_heads * memory_width, output_size)
+        # the fused step's row order of [write projection; read projection] (not saved)
+        rows = _head_rows(num_read_heads, num_write_heads, memory_width, shift_range)
+        self.register_buffer("head_rows", rows, persistent=False)
 
         # initial state: learned read vectors and weights (softmax of learned logits), or fixed
         self.initial_reads = nn.Parameter(
@@ -303,25 +323,247 @@ class NTMCell(nn.Module):
                 check_shape(f"state.controller[{index}]", tensor, (batch, self.controller_size))
 
     def forward(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
-        """x (B, I), state -> output logits (B, O), new state."""
+        """One step: x (B, I), state -> output logits (B, O), new state."""
         batch = check_shape("x", x, ("B", self.input_size))["B"]
         self._check_state(state, batch)
-        controller_input = torch.cat([x, state.reads.flatten(1)], dim=-1)  # (B, I + R*M)
+        state = self._with_controller(state)
+        weights, input_weight, input_bias = self.step_weights()
+        gates_x = F.linear(x, input_weight, input_bias)  # (B, G)
+        hidden, state = _step(self.layout(), weights, gates_x, state)
+        output = F.linear(torch.cat([hidden, state.reads.flatten(1)], dim=-1), *self._out())
+        return output, state  # (B, O)
+
+    # the fused step's view of the parameters
+
+    def layout(self) -> StepLayout:
+        return StepLayout(
+            controller=self.controller_kind,
+            read_heads=self.num_read_heads,
+            write_heads=self.num_write_heads,
+            width=self.memory_width,
+            shifts=self.read_head.shift_range,
+            read_first=self.access_order == "read_then_write",
+        )
+
+    def step_weights(self) -> tuple[StepWeights, Tensor, Tensor]:
+        """The parameters laid out for :func:`_step`, and the input part of the controller.
+
+        Returns (weights, input weight (G, I), input bias (G,)), G = 4C for the LSTM (its gates
+        i, f, g, o) or C for the feed-forward controller. Built once per call of the model,
+        differentiably: gradients reach the modules' own parameters.
+        """
+        inputs = self.input_size
         if self.controller_kind == "lstm":
-            hidden, cell = self.controller(controller_input, state.controller)  # (B, C) each
-            controller_state = (hidden, cell)
+            lstm = self.controller
+            recurrent = torch.cat([lstm.weight_ih[:, inputs:], lstm.weight_hh], dim=1)
+            input_weight, input_bias = lstm.weight_ih[:, :inputs], lstm.bias_ih + lstm.bias_hh
         else:
-            hidden, controller_state = self.controller(controller_input), None  # (B, C)
+            linear = self.controller[0]
+            recurrent = linear.weight[:, inputs:]  # (C, R*M)
+            input_weight, input_bias = linear.weight[:, :inputs], linear.bias
+        projections = [self.write_head.projection, self.read_head.projection]
+        heads = torch.cat([p.weight for p in projections]).index_select(0, self.head_rows)
+        heads_bias = torch.cat([p.bias for p in projections]).index_select(0, self.head_rows)
+        return StepWeights(recurrent, heads, heads_bias), input_weight, input_bias
 
-        addressing, erase, add = self.write_head(hidden)
-        write_weights = addressing.weights(state.memory, state.write_weights)  # (B, W, N)
-        memory = write(state.memory, write_weights, erase, add)  # (B, N, M)
+    def _out(self) -> tuple[Tensor, Tensor]:
+        return self.output.weight, self.output.bias
 
-        read_weights = self.read_head(hidden).weights(memory, state.read_weights)  # (B, R, N)
-        reads = read(memory, read_weights)  # (B, R, M)
+    def _with_controller(self, state: NTMState) -> NTMState:
+        """An LSTM state of None (allowed: zeros) as zeros."""
+        if self.controller_kind == "lstm" and state.controller is None:
+            zeros = state.memory.new_zeros(state.memory.shape[0], self.controller_size)
+            return state._replace(controller=(zeros, zeros.clone()))
+        if self.controller_kind == "feedforward":
+            return state._replace(controller=None)
+        return state
 
-        output = self.output(torch.cat([hidden, reads.flatten(1)], dim=-1))  # (B, O)
-        return output, NTMState(controller_state, memory, read_weights, write_weights, reads)
+
+# the fused step: pure functions of the parameters (StepWeights) and the state
+
+
+@dataclass(frozen=True)
+class StepLayout:
+    """The sizes and options that shape one step (static under compilation)."""
+
+    controller: str  # "lstm" or "feedforward"
+    read_heads: int
+    write_heads: int
+    width: int  # M
+    shifts: int  # S
+    read_first: bool  # read-then-write instead of write-then-read
+
+    @property
+    def heads(self) -> int:
+        return self.read_heads + self.write_heads
+
+    def sizes(self) -> list[int]:
+        """Columns of the fused head projection, by kind: key, strength, gate, shift, gamma of
+        every head (write heads first, then read heads), then erase and add of write heads."""
+        heads, writes, width = self.heads, self.write_heads, self.width
+        return [heads * width, heads, heads, heads * self.shifts, heads, writes * width] + [
+            writes * width
+        ]
+
+
+class StepWeights(NamedTuple):
+    """The parameters one step uses, laid out for one matrix product each."""
+
+    recurrent: Tensor  # (G, R*M + C) LSTM: [reads | hidden] -> gates; feed-forward (C, R*M)
+    heads: Tensor  # (P, C) every head's parameters, rows grouped by kind (StepLayout.sizes)
+    heads_bias: Tensor  # (P,)
+
+
+def _head_rows(read_heads: int, write_heads: int, width: int, shifts: int) -> Tensor:
+    """Row order taking [write projection; read projection] (each head after head, every head's
+    key, strength, gate, shift, gamma (, erase, add) together) to the fused kind-major layout."""
+    sizes = dict(key=width, strength=1, gate=1, shift=shifts, gamma=1, erase=width, add=width)
+    read_kinds = ["key", "strength", "gate", "shift", "gamma"]
+    write_kinds = read_kinds + ["erase", "add"]
+
+    def rows(group_start: int, kinds: list[str], head: int, kind: str) -> list[int]:
+        per_head = sum(sizes[k] for k in kinds)
+        start = group_start + head * per_head + sum(sizes[k] for k in kinds[: kinds.index(kind)])
+        return list(range(start, start + sizes[kind]))
+
+    read_start = write_heads * sum(sizes[k] for k in write_kinds)
+    order: list[int] = []
+    for kind in write_kinds:
+        for head in range(write_heads):
+            order += rows(0, write_kinds, head, kind)
+        if kind in read_kinds:
+            for head in range(read_heads):
+                order += rows(read_start, read_kinds, head, kind)
+    return torch.tensor(order, dtype=torch.long)
+
+
+def _address(memory, previous, key, strength, gate, shift_weights, gamma) -> Tensor:
+    """Content, interpolation, shift, sharpening (eqs. 5-9) of H heads -> weights (B, H, N).
+
+    memory (B, N, M), previous (B, H, N), key (B, H, M), shift_weights (B, H, S); strength,
+    gate and gamma (B, H, 1).
+    """
+    content = torch.softmax(strength * _cosine(memory, key), dim=-1)  # (B, H, N)
+    gated = gate * content + (1 - gate) * previous  # (B, H, N)
+    return _sharpen(_shift(gated, shift_weights), gamma)  # (B, H, N)
+
+
+def _step(
+    layout: StepLayout, weights: StepWeights, gates_x: Tensor, state: NTMState
+) -> tuple[Tensor, NTMState]:
+    """One NTM step without checks: gates_x (B, G), the controller's input term (bias included)
+    -> controller output (B, C), new state. Write heads address and write, then read heads
+    address and read the written memory (``read_first``: read, then write)."""
+    batch, writes = gates_x.shape[0], layout.write_heads
+    reads = state.reads.flatten(1)  # (B, R*M)
+    if layout.controller == "lstm":
+        hidden, cell = state.controller
+        recurrent_input = torch.cat([reads, hidden], dim=-1)  # (B, R*M + C)
+        gates = torch.addmm(gates_x, recurrent_input, weights.recurrent.t())  # (B, 4C)
+        in_gate, forget_gate, candidate, out_gate = gates.chunk(4, dim=-1)  # (B, C) each
+        cell = torch.sigmoid(forget_gate) * cell + torch.sigmoid(in_gate) * torch.tanh(candidate)
+        hidden = torch.sigmoid(out_gate) * torch.tanh(cell)  # (B, C)
+        controller = (hidden, cell)
+    else:
+        hidden = torch.tanh(torch.addmm(gates_x, reads, weights.recurrent.t()))  # (B, C)
+        controller = None
+
+    raw = torch.addmm(weights.heads_bias, hidden, weights.heads.t())  # (B, P)
+    key, strength, gate, shift_logits, gamma, erase, add = raw.split(layout.sizes(), dim=-1)
+    heads = layout.heads
+    key = torch.tanh(key).view(batch, heads, layout.width)  # (B, H, M)
+    strength = (1 + F.softplus(strength)).unsqueeze(-1)  # (B, H, 1)
+    gate = torch.sigmoid(gate).unsqueeze(-1)  # (B, H, 1)
+    shift_weights = torch.softmax(shift_logits.view(batch, heads, layout.shifts), dim=-1)
+    gamma = (1 + F.softplus(gamma)).unsqueeze(-1)  # (B, H, 1)
+    erase = torch.sigmoid(erase).view(batch, writes, layout.width)  # (B, W, M)
+    add = torch.tanh(add).view(batch, writes, layout.width)  # (B, W, M)
+
+    memory = state.memory
+    if layout.read_first:  # every head addresses the same memory: one pass for all heads
+        previous = torch.cat([state.write_weights, state.read_weights], dim=1)  # (B, H, N)
+        both = _address(memory, previous, key, strength, gate, shift_weights, gamma)
+        write_weights, read_weights = both[:, :writes], both[:, writes:]
+        read_vectors = read_weights @ memory  # (B, R, M)
+        memory = _write(memory, write_weights, erase, add)  # (B, N, M)
+    else:
+        w, r = slice(None, writes), slice(writes, None)
+        write_weights = _address(
+            memory,
+            state.write_weights,
+            key[:, w],
+            strength[:, w],
+            gate[:, w],
+            shift_weights[:, w],
+            gamma[:, w],
+        )  # (B, W, N)
+        memory = _write(memory, write_weights, erase, add)  # (B, N, M)
+        read_weights = _address(
+            memory,
+            state.read_weights,
+            key[:, r],
+            strength[:, r],
+            gate[:, r],
+            shift_weights[:, r],
+            gamma[:, r],
+        )  # (B, R, N)
+        read_vectors = read_weights @ memory  # (B, R, M)
+    return hidden, NTMState(controller, memory, read_weights, write_weights, read_vectors)
+
+
+def _keep_where(valid: Tensor, new: NTMState, old: NTMState) -> NTMState:
+    """``new`` where the 0-d bool ``valid`` holds, else ``old`` (padded steps change nothing)."""
+    controller = None
+    if new.controller is not None:
+        controller = tuple(torch.where(valid, n, o) for n, o in zip(new.controller, old.controller))
+    return NTMState(controller, *(torch.where(valid, n, o) for n, o in zip(new[1:], old[1:])))
+
+
+def _run_steps(
+    layout: StepLayout,
+    weights: StepWeights,
+    gates_x: Tensor,
+    state: NTMState,
+    valid: Tensor | None = None,
+    *,
+    internals: bool = False,
+    memories: bool = False,
+) -> tuple[Tensor, Tensor, NTMState, tuple[list[Tensor], list[Tensor], list[Tensor]]]:
+    """Steps over gates_x (B, T, G) -> (controller outputs (B, T, C), read vectors (B, T, R*M),
+    final state, per-step (read weights, write weights, memories) if asked for). ``valid``
+    (T,) bool: steps where it is False (time padding) leave the state as it was."""
+    hiddens, reads, read_weights, write_weights, memory = [], [], [], [], []
+    for step in range(gates_x.shape[1]):
+        hidden, new_state = _step(layout, weights, gates_x[:, step], state)
+        state = new_state if valid is None else _keep_where(valid[step], new_state, state)
+        hiddens.append(hidden)
+        reads.append(new_state.reads.flatten(1))
+        if internals:
+            read_weights.append(state.read_weights)
+            write_weights.append(state.write_weights)
+            if memories:
+                memory.append(state.memory)
+    stacked = torch.stack(hiddens, dim=1), torch.stack(reads, dim=1)  # (B, T, C), (B, T, R*M)
+    return *stacked, state, (read_weights, write_weights, memory)
+
+
+_COMPILED: dict[tuple, Callable] = {}  # (layout, device type) -> compiled chunk of steps
+_COMPILE_FAILED: list[str] = []  # the first failure's message: from then on eager, said once
+
+
+def _compiled_chunk(layout: StepLayout, device_type: str) -> Callable:
+    """``_run_steps`` for one chunk of time steps, compiled with static shapes (one graph per
+    layout, batch size, chunk length, dtype and device; a new episode length reuses it)."""
+    key = (layout, device_type)
+    if key not in _COMPILED:
+
+        def chunk(weights: StepWeights, gates_x: Tensor, state: NTMState, valid: Tensor):
+            hiddens, reads, state, _ = _run_steps(layout, weights, gates_x, state, valid)
+            return hiddens, reads, state
+
+        mode = "reduce-overhead" if device_type == "cuda" else None  # CUDA graphs on a GPU
+        _COMPILED[key] = torch.compile(chunk, dynamic=False, fullgraph=True, mode=mode)
+    return _COMPILED[key]
 
 
 class NTM(nn.Module):
@@ -332,6 +574,18 @@ class NTM(nn.Module):
     ``return_internals=True`` a third value, :class:`NTMInternals`, holds the
     read/write weights of every step and head (and the memory if
     ``return_memory=True``).
+
+    ``access_order``: ``"write_then_read"`` (each step writes, then reads the written memory)
+    or ``"read_then_write"`` (reads the memory as the previous step left it, then writes; the
+    order of Collier & Beel 2018 and pytorch-ntm).
+
+    ``compile=True`` runs training steps (grad enabled, module in training mode, no internals
+    asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,
+    the last chunk padded with steps that change nothing, so every sequence length runs the
+    same compiled graph (one per batch size and dtype; the first call compiles, a minute or
+    so on a CPU). Evaluation, ``no_grad`` and internals run the same step eagerly, so
+    validation and pictures never compile. Where compilation fails (no C++ compiler, an
+    unsupported platform) a warning says so once and the model runs eagerly.
     """
 
     def __init__(
@@ -348,9 +602,13 @@ class NTM(nn.Module):
         shift_range: int = 3,
         memory_init: Literal["constant", "learned", "random"] = "constant",
         learned_initial_state: bool = True,
+        access_order: Literal["write_then_read", "read_then_write"] = "write_then_read",
         batch_first: bool = True,
+        compile: bool = False,
+        compile_chunk: int = 8,
     ) -> None:
         super().__init__()
+        check_positive("compile_chunk", compile_chunk)
         self.cell = NTMCell(
             input_size=input_size,
             output_size=output_size,
@@ -363,8 +621,11 @@ class NTM(nn.Module):
             shift_range=shift_range,
             memory_init=memory_init,
             learned_initial_state=learned_initial_state,
+            access_order=access_order,
         )
         self.batch_first = batch_first
+        # not `self.compile`: that is nn.Module.compile, which compiles the whole module
+        self.compile_steps, self.compile_chunk = compile, compile_chunk
 
     def initial_state(
         self,
@@ -383,34 +644,106 @@ class NTM(nn.Module):
         return_internals: bool = False,
         return_memory: bool = False,
     ) -> tuple[Tensor, NTMState] | tuple[Tensor, NTMState, NTMInternals]:
+        cell = self.cell
         letters = ("B", "T") if self.batch_first else ("T", "B")
-        sizes = check_shape("x", x, (*letters, self.cell.input_size))
+        sizes = check_shape("x", x, (*letters, cell.input_size))
         if sizes["T"] == 0:
             raise ValueError(f"x has shape {tuple(x.shape)}: a sequence needs at least one step")
         if not self.batch_first:
             x = x.transpose(0, 1)  # (B, T, I)
         if state is None:
             state = self.initial_state(sizes["B"], device=x.device, dtype=x.dtype)
-        outputs, read_weights, write_weights, memories = [], [], [], []
-        for step in range(sizes["T"]):
-            output, state = self.cell(x[:, step], state)  # (B, O)
-            outputs.append(output)
-            if return_internals:
-                read_weights.append(state.read_weights)
-                write_weights.append(state.write_weights)
-                if return_memory:
-                    memories.append(state.memory)
-        output = torch.stack(outputs, dim=1)  # (B, T, O)
+        else:
+            cell._check_state(state, sizes["B"])
+        state = cell._with_controller(state)
+
+        weights, input_weight, input_bias = cell.step_weights()
+        gates_x = F.linear(x, input_weight, input_bias)  # (B, T, G): the input term, all steps
+        layout = cell.layout()
+        if self._compiled_path(return_internals):
+            hiddens, reads, state = self._run_compiled(layout, weights, gates_x, state)
+            internals = None
+        else:
+            hiddens, reads, state, internals = _run_steps(
+                layout,
+                weights,
+                gates_x,
+                state,
+                internals=return_internals,
+                memories=return_memory,
+            )
+        # the output layer once over all steps: (B, T, C + R*M) -> (B, T, O)
+        output = F.linear(torch.cat([hiddens, reads], dim=-1), *cell._out())
         if not self.batch_first:
             output = output.transpose(0, 1)  # (T, B, O)
         if not return_internals:
             return output, state
-        internals = NTMInternals(
-            read_weights=torch.stack(read_weights, dim=1),  # (B, T, R, N)
-            write_weights=torch.stack(write_weights, dim=1),  # (B, T, W, N)
-            memory=torch.stack(memories, dim=1) if return_memory else None,  # (B, T, N, M)
+        read_weights, write_weights, memories = internals
+        return (
+            output,
+            state,
+            NTMInternals(
+                read_weights=torch.stack(read_weights, dim=1),  # (B, T, R, N)
+                write_weights=torch.stack(write_weights, dim=1),  # (B, T, W, N)
+                memory=torch.stack(memories, dim=1) if return_memory else None,  # (B, T, N, M)
+            ),
         )
-        return output, state, internals
+
+    def _compiled_path(self, return_internals: bool) -> bool:
+        return (
+            self.compile_steps
+            and self.training
+            and torch.is_grad_enabled()
+            and not return_internals
+            and not _COMPILE_FAILED
+            and not torch.compiler.is_compiling()  # inside a user's compiled code: inline
+        )
+
+    def _run_compiled(
+        self, layout: StepLayout, weights: StepWeights, gates_x: Tensor, state: NTMState
+    ) -> tuple[Tensor, Tensor, NTMState]:
+        """Chunks of ``compile_chunk`` steps through one compiled graph; eager if it fails."""
+        batch, steps, gate_size = gates_x.shape
+        chunk = self.compile_chunk
+        chunks = -(-steps // chunk)  # ceil
+        padded = F.pad(gates_x, (0, 0, 0, chunks * chunk - steps))  # (B, chunks*K, G)
+        # (chunks, B, K, G), contiguous: every chunk has the same shape and strides
+        padded = padded.view(batch, chunks, chunk, gate_size).transpose(0, 1).contiguous()
+        valid = (torch.arange(chunks * chunk, device=gates_x.device) < steps).view(chunks, chunk)
+
+        # every chunk sees contiguous state tensors that require grad (the first chunk's may
+        # be constants: a constant initial memory), so all chunks share one graph
+        def uniform(tensor: Tensor) -> Tensor:
+            tensor = tensor.contiguous()
+            return tensor if tensor.requires_grad else tensor.detach().requires_grad_()
+
+        controller = state.controller
+        state = NTMState(
+            None if controller is None else tuple(uniform(t) for t in controller),
+            *(uniform(t) for t in state[1:]),
+        )
+        run = _compiled_chunk(layout, gates_x.device.type)
+        hiddens, reads = [], []
+        try:
+            for index in range(chunks):
+                chunk_hiddens, chunk_reads, state = run(weights, padded[index], state, valid[index])
+                hiddens.append(chunk_hiddens)
+                reads.append(chunk_reads)
+        except Exception as error:  # noqa: BLE001 -- any compiler failure: say so, run eagerly
+            if index > 0:  # a failure after a compiled chunk ran is not the compiler's
+                raise
+            _COMPILE_FAILED.append(f"{type(error).__name__}: {error}")
+            warnings.warn(
+                "NTM(compile=True): torch.compile failed, running eagerly from now on ("
+                f"{_COMPILE_FAILED[0].splitlines()[0][:300]})",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            hiddens, reads, state, _ = _run_steps(layout, weights, gates_x, state)
+            return hiddens, reads, state
+        hiddens = torch.cat(hiddens, dim=1)[:, :steps]  # (B, T, C)
+        reads = torch.cat(reads, dim=1)[:, :steps]  # (B, T, R*M)
+        return hiddens, reads, state
 
 
 # builders for the paper's configurations (Graves et al. 2014, tables 1-3)

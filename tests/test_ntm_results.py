@@ -56,7 +56,8 @@ def test_cached_runs_are_tabulated_without_training(tmp_path):
         "task": "priority_sort", "seed": 1, "final_val_bit_errors": 46.95,
         "final_val_cost_bits": 115.9,
     }  # fmt: skip
-    options = ["--max-time", "00:00:00:01", "--", "--model.init_args.compile", "false",
+    options = ["--max-time", "00:00:00:01", "--",
+               "--model.init_args.model.init_args.compile", "false",
                "--trainer.max_steps", "1"]  # a run started by mistake stays short  # fmt: skip
     script = runpy.run_path(str(SCRIPT))
     args = script["argparse"].Namespace(max_time="00:00:00:01", extra=options[3:])

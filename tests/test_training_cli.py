@@ -20,7 +20,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TINY = [
     "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
     "--model.init_args.model.init_args.controller_size", "16",
-    "--model.init_args.compile", "false",
+    "--model.init_args.model.init_args.compile", "false",
     "--model.init_args.model.init_args.memory_slots", "8",
     "--model.init_args.model.init_args.memory_width", "6",
     "--data.task.init_args.max_length", "3",
@@ -145,7 +145,7 @@ def test_every_ntm_config_trains_one_step(config, tmp_path):
             "fit",
             "--config", str(config),
             "--trainer.fast_dev_run", "true",
-            "--model.init_args.compile", "false",
+            "--model.init_args.model.init_args.compile", "false",
             "--data.batch_size", "4",
             "--trainer.enable_progress_bar", "false",
             "--trainer.logger.init_args.save_dir", str(tmp_path),
@@ -195,7 +195,8 @@ def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
     }  # fmt: skip
     tested = main(
         ["test", "--config", str(ROOT / "configs" / "ntm_copy.yaml"), "--ckpt_path", str(last),
-         "--model.init_args.compile", "false", "--data.task.init_args.max_length", "3",
+         "--model.init_args.model.init_args.compile", "false",
+         "--data.task.init_args.max_length", "3",
          "--data.test_episodes", "4", "--data.generalisation_lengths", "[]",
          "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]
     )  # fmt: skip

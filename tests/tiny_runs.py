@@ -14,7 +14,7 @@ def tiny_ntm(*, batches_per_epoch: int, episodes: int) -> list[str]:
     generalisation sets."""
     return [
         "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
-        "--model.init_args.compile", "false",
+        "--model.init_args.model.init_args.compile", "false",
         "--model.init_args.model.init_args.controller_size", "8",
         "--model.init_args.model.init_args.memory_slots", "6",
         "--model.init_args.model.init_args.memory_width", "4",

@@ -3,6 +3,7 @@
 Before, ``SequenceTaskModule`` and ``QAModule`` took the model's arguments themselves (flat:
 ``model.init_args.controller_size``); now they take the model (``model.init_args.model.
 init_args.controller_size``), and the sizes that come from the data are linked by the CLI.
+Later ``SequenceTaskModule``'s ``compile`` moved into the model (``NTM(compile=...)``).
 :func:`migrate_module_arguments` turns the old flat arguments of either module into the new
 layout; the CLI applies it to a checkpoint's saved hyperparameters (``train.py test
 --ckpt_path OLD.ckpt``) and ``evaluate.py`` to an old run's ``config.yaml``.
@@ -24,6 +25,7 @@ NTM_ARGUMENTS = (
     "shift_range",
     "memory_init",
     "learned_initial_state",
+    "compile",
 )
 MEMN2N_ARGUMENTS = (
     "embedding_size",
@@ -53,6 +55,14 @@ def migrate_module_arguments(class_path: str, arguments: dict[str, Any]) -> dict
     {'lr': 0.003, 'model': {'class_path': 'memnets.ntm.NTM', 'init_args': {'controller_size': 100}}}
     """
     name = class_path.rsplit(".", 1)[-1]
+    if name == "SequenceTaskModule" and "compile" in arguments:  # the module's compile: the NTM's
+        arguments = dict(arguments)
+        compile = arguments.pop("compile")
+        if "model" in arguments:
+            model = dict(arguments["model"])
+            model["init_args"] = {**model.get("init_args", {}), "compile": compile}
+            return {**arguments, "model": model}
+        arguments["compile"] = compile  # moved with the model's own arguments below
     if "model" in arguments or name not in MODELS:
         return arguments
     model_class, model_arguments = MODELS[name]

@@ -28,9 +28,9 @@ class SequenceTaskModule(lightning.LightningModule):
     output sizes linked from the data module. Optimisers: ``"rmsprop"`` is the paper's
     (Graves et al.: lr 1e-4, momentum 0.9, alpha 0.95); ``"adam"`` (lr 1e-3) is what Collier &
     Beel 2018 found reliable. Gradient clipping is the Trainer's (``gradient_clip_val`` in the
-    configs). ``compile=True`` compiles the NTM cell with ``torch.compile`` (see
-    bench/ntm_step.py). ``run_seeds`` (runs trained together, which the CLI links from a
-    data module that has them) is not implemented here: it must stay None.
+    configs); compilation is the model's (``NTM(compile=True)``). ``run_seeds`` (runs trained
+    together, which the CLI links from a data module that has them) is not implemented here:
+    it must stay None.
     """
 
     def __init__(
@@ -43,7 +43,6 @@ class SequenceTaskModule(lightning.LightningModule):
         momentum: float = 0.9,
         rmsprop_alpha: float = 0.95,
         weight_decay: float = 0.0,
-        compile: bool = False,
     ) -> None:
         super().__init__()
         if optimizer not in ("adam", "rmsprop"):
@@ -55,13 +54,6 @@ class SequenceTaskModule(lightning.LightningModule):
             )
         self.save_hyperparameters(ignore=["model", "run_seeds"])
         self.model = model
-        if compile:
-            # in place: parameter names (and so checkpoints) stay those of the eager module;
-            # each batch size and train/eval mode compiles once (about a minute on a CPU)
-            import torch._dynamo
-
-            torch._dynamo.config.suppress_errors = True  # no compiler at hand: run eagerly
-            getattr(model, "cell", model).compile(dynamic=False)
 
     def forward(self, inputs: torch.Tensor, **kwargs):
         return self.model(inputs, **kwargs)
