@@ -561,8 +561,9 @@ def _compiled_chunk(layout: StepLayout, device_type: str) -> Callable:
             hiddens, reads, state, _ = _run_steps(layout, weights, gates_x, state, valid)
             return hiddens, reads, state
 
-        mode = "reduce-overhead" if device_type == "cuda" else None  # CUDA graphs on a GPU
-        _COMPILED[key] = torch.compile(chunk, dynamic=False, fullgraph=True, mode=mode)
+        # the default mode on every device: CUDA graphs ("reduce-overhead") would overwrite
+        # the outputs of one chunk with the next chunk's, and no GPU was at hand to test them
+        _COMPILED[key] = torch.compile(chunk, dynamic=False, fullgraph=True)
     return _COMPILED[key]
 
 

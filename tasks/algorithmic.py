@@ -65,6 +65,7 @@ from memnets._checks import check_positive, check_shape
 __all__ = [
     "AlgorithmicTask",
     "AssociativeRecallTask",
+    "BatchDataset",
     "CopyTask",
     "Episode",
     "EpisodeDataset",
@@ -201,6 +202,11 @@ class AlgorithmicTask(ABC):
     length=L)`` fixes it, for the longer-than-training generalisation sets. What "length" counts
     depends on the task: vectors for (repeat) copy, items for associative recall, input vectors
     for (priority) sort.
+
+    ``sample_batch(generator, B)`` draws B episodes of one shape (one length; for repeat copy
+    one repeat count too) in a few vectorised draws: the training batches of the data module.
+    ``sample`` is ``sample_batch`` of one episode, so both make the same episode from the same
+    generator state.
     """
 
     name: ClassVar[str]
@@ -216,8 +222,24 @@ class AlgorithmicTask(ABC):
         """Channels O of every target step."""
 
     @abstractmethod
-    def sample(self, generator: torch.Generator, *, length: int | None = None) -> Episode:
+    def draw_shape(self, generator: torch.Generator, *, length: int | None = None) -> dict:
+        """The arguments of :meth:`make_batch` that shape an episode, drawn where not given."""
+
+    @abstractmethod
+    def make_batch(self, generator: torch.Generator, batch_size: int, **shape) -> SequenceBatch:
+        """``batch_size`` episodes of the given shape, every draw from ``generator``."""
+
+    def sample_batch(
+        self, generator: torch.Generator, batch_size: int, **fixed: int | None
+    ) -> SequenceBatch:
+        """``batch_size`` episodes sharing one shape, drawn (where not in ``fixed``) first."""
+        check_positive("batch_size", batch_size)
+        return self.make_batch(generator, batch_size, **self.draw_shape(generator, **fixed))
+
+    def sample(self, generator: torch.Generator, **fixed: int | None) -> Episode:
         """One episode drawn with ``generator`` only."""
+        batch = self.sample_batch(generator, 1, **fixed)
+        return Episode(inputs=batch.inputs[0], targets=batch.targets[0], mask=batch.mask[0])
 
     def config(self) -> dict[str, int | float]:
         """The constructor arguments, e.g. for logging as hyperparameters."""
@@ -227,6 +249,14 @@ class AlgorithmicTask(ABC):
     def __repr__(self) -> str:
         arguments = ", ".join(f"{name}={value!r}" for name, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
+
+
+def _batch(inputs: Tensor, targets: Tensor, first_output_step: int) -> SequenceBatch:
+    """A batch of episodes of one length T whose targets count from ``first_output_step``."""
+    batch_size, total_steps = inputs.shape[:2]
+    mask = _output_mask(total_steps, first_output_step).expand(batch_size, total_steps)
+    lengths = torch.full((batch_size,), total_steps, dtype=torch.int64)
+    return SequenceBatch(inputs=inputs, targets=targets, mask=mask.contiguous(), lengths=lengths)
 
 
 class CopyTask(AlgorithmicTask):
@@ -252,19 +282,22 @@ class CopyTask(AlgorithmicTask):
     def output_size(self) -> int:
         return self.width
 
-    def sample(self, generator: torch.Generator, *, length: int | None = None) -> Episode:
+    def draw_shape(self, generator: torch.Generator, *, length: int | None = None) -> dict:
         if length is None:
             length = _draw_int(self.min_length, self.max_length, generator)
         check_positive("length", length)
+        return {"length": length}
+
+    def make_batch(self, generator: torch.Generator, batch_size: int, *, length: int):
         width = self.width
-        bits = _random_bits(length, width, generator=generator)  # (L, W)
+        bits = _random_bits(batch_size, length, width, generator=generator)  # (B, L, W)
         total_steps = 2 * length + 1
-        inputs = torch.zeros(total_steps, width + 1)  # (T, W + 1)
-        inputs[:length, :width] = bits
-        inputs[length, width] = 1.0
-        targets = torch.zeros(total_steps, width)  # (T, W)
-        targets[length + 1 :] = bits
-        return Episode(inputs=inputs, targets=targets, mask=_output_mask(total_steps, length + 1))
+        inputs = torch.zeros(batch_size, total_steps, width + 1)  # (B, T, W + 1)
+        inputs[:, :length, :width] = bits
+        inputs[:, length, width] = 1.0
+        targets = torch.zeros(batch_size, total_steps, width)  # (B, T, W)
+        targets[:, length + 1 :] = bits
+        return _batch(inputs, targets, length + 1)
 
 
 class RepeatCopyTask(AlgorithmicTask):
@@ -306,13 +339,9 @@ class RepeatCopyTask(AlgorithmicTask):
     def output_size(self) -> int:
         return self.width + 1
 
-    def sample(
-        self,
-        generator: torch.Generator,
-        *,
-        length: int | None = None,
-        repeats: int | None = None,
-    ) -> Episode:
+    def draw_shape(
+        self, generator: torch.Generator, *, length: int | None = None, repeats: int | None = None
+    ) -> dict:
         """``length`` fixes the sequence length and ``repeats`` the number of copies."""
         if length is None:
             length = _draw_int(self.min_length, self.max_length, generator)
@@ -320,20 +349,21 @@ class RepeatCopyTask(AlgorithmicTask):
             repeats = _draw_int(self.min_repeats, self.max_repeats, generator)
         check_positive("length", length)
         check_positive("repeats", repeats)
+        return {"length": length, "repeats": repeats}
+
+    def make_batch(self, generator: torch.Generator, batch_size: int, *, length: int, repeats: int):
         width = self.width
-        bits = _random_bits(length, width, generator=generator)  # (L, W)
+        bits = _random_bits(batch_size, length, width, generator=generator)  # (B, L, W)
         first_output_step = length + 2
         total_steps = first_output_step + length * repeats + 1
-        inputs = torch.zeros(total_steps, width + 2)  # (T, W + 2)
-        inputs[:length, :width] = bits
-        inputs[length, width] = 1.0
-        inputs[length + 1, width + 1] = repeats / self.max_repeats
-        targets = torch.zeros(total_steps, width + 1)  # (T, W + 1)
-        targets[first_output_step:-1, :width] = bits.repeat(repeats, 1)  # (L * R, W)
-        targets[-1, width] = 1.0
-        return Episode(
-            inputs=inputs, targets=targets, mask=_output_mask(total_steps, first_output_step)
-        )
+        inputs = torch.zeros(batch_size, total_steps, width + 2)  # (B, T, W + 2)
+        inputs[:, :length, :width] = bits
+        inputs[:, length, width] = 1.0
+        inputs[:, length + 1, width + 1] = repeats / self.max_repeats
+        targets = torch.zeros(batch_size, total_steps, width + 1)  # (B, T, W + 1)
+        targets[:, first_output_step:-1, :width] = bits.repeat(1, repeats, 1)  # (B, L * R, W)
+        targets[:, -1, width] = 1.0
+        return _batch(inputs, targets, first_output_step)
 
 
 class AssociativeRecallTask(AlgorithmicTask):
@@ -372,35 +402,37 @@ class AssociativeRecallTask(AlgorithmicTask):
     def output_size(self) -> int:
         return self.width
 
-    def sample(self, generator: torch.Generator, *, length: int | None = None) -> Episode:
+    def draw_shape(self, generator: torch.Generator, *, length: int | None = None) -> dict:
         """``length`` fixes the number of items."""
         if length is None:
             length = _draw_int(self.min_items, self.max_items, generator)
         check_positive("length", length)
         if length < 2:
             raise ValueError(f"length (the number of items) must be at least 2, got {length}")
-        num_items = length
-        width, item_length = self.width, self.item_length
-        items = _random_bits(num_items, item_length, width, generator=generator)  # (n, K, W)
-        query = _draw_int(0, num_items - 2, generator)
+        return {"length": length}
 
-        item_blocks = torch.zeros(num_items, item_length + 1, width + 2)  # (n, K + 1, W + 2)
-        item_blocks[:, 0, width] = 1.0
-        item_blocks[:, 1:, :width] = items
-        query_block = torch.zeros(item_length + 2, width + 2)  # (K + 2, W + 2)
-        query_block[0, width + 1] = 1.0
-        query_block[1:-1, :width] = items[query]
-        query_block[-1, width + 1] = 1.0
-        answer_block = torch.zeros(item_length, width + 2)  # (K, W + 2)
-        inputs = torch.cat([item_blocks.flatten(0, 1), query_block, answer_block])  # (T, W + 2)
+    def make_batch(self, generator: torch.Generator, batch_size: int, *, length: int):
+        num_items, width, item_length = length, self.width, self.item_length
+        items = _random_bits(batch_size, num_items, item_length, width, generator=generator)
+        # (B, n, K, W); the queried item of each episode, one of all but the last
+        query = torch.randint(0, num_items - 1, (batch_size,), generator=generator)  # (B,)
+        rows = torch.arange(batch_size)
 
-        total_steps = inputs.size(0)
+        item_blocks = torch.zeros(batch_size, num_items, item_length + 1, width + 2)
+        item_blocks[:, :, 0, width] = 1.0
+        item_blocks[:, :, 1:, :width] = items
+        query_block = torch.zeros(batch_size, item_length + 2, width + 2)  # (B, K + 2, W + 2)
+        query_block[:, 0, width + 1] = 1.0
+        query_block[:, 1:-1, :width] = items[rows, query]
+        query_block[:, -1, width + 1] = 1.0
+        answer_block = torch.zeros(batch_size, item_length, width + 2)  # (B, K, W + 2)
+        inputs = torch.cat([item_blocks.flatten(1, 2), query_block, answer_block], dim=1)
+
+        total_steps = inputs.shape[1]
         first_output_step = total_steps - item_length
-        targets = torch.zeros(total_steps, width)  # (T, W)
-        targets[first_output_step:] = items[query + 1]
-        return Episode(
-            inputs=inputs, targets=targets, mask=_output_mask(total_steps, first_output_step)
-        )
+        targets = torch.zeros(batch_size, total_steps, width)  # (B, T, W)
+        targets[:, first_output_step:] = items[rows, query + 1]
+        return _batch(inputs, targets, first_output_step)
 
 
 class PrioritySortTask(AlgorithmicTask):
@@ -432,26 +464,27 @@ class PrioritySortTask(AlgorithmicTask):
     def _outputs_for(self, num_inputs: int) -> int:
         return min(self.num_outputs, num_inputs)
 
-    def sample(self, generator: torch.Generator, *, length: int | None = None) -> Episode:
+    def draw_shape(self, generator: torch.Generator, *, length: int | None = None) -> dict:
         """``length`` fixes the number of input vectors."""
-        num_inputs = self.num_inputs if length is None else length
-        check_positive("length", num_inputs)
-        num_outputs = self._outputs_for(num_inputs)
-        width = self.width
-        bits = _random_bits(num_inputs, width, generator=generator)  # (N, W)
-        priorities = torch.rand(num_inputs, generator=generator) * 2.0 - 1.0  # (N,)
-        order = torch.sort(priorities, descending=True, stable=True).indices[:num_outputs]  # (M,)
+        length = self.num_inputs if length is None else length
+        check_positive("length", length)
+        return {"length": length}
+
+    def make_batch(self, generator: torch.Generator, batch_size: int, *, length: int):
+        num_inputs, num_outputs, width = length, self._outputs_for(length), self.width
+        bits = _random_bits(batch_size, num_inputs, width, generator=generator)  # (B, N, W)
+        priorities = torch.rand(batch_size, num_inputs, generator=generator) * 2.0 - 1.0
+        order = torch.sort(priorities, dim=1, descending=True, stable=True).indices
+        order = order[:, :num_outputs]  # (B, M) the highest priorities first
 
         total_steps = num_inputs + 1 + num_outputs
-        inputs = torch.zeros(total_steps, width + 2)  # (T, W + 2)
-        inputs[:num_inputs, :width] = bits
-        inputs[:num_inputs, width] = priorities
-        inputs[num_inputs, width + 1] = 1.0
-        targets = torch.zeros(total_steps, width)  # (T, W)
-        targets[num_inputs + 1 :] = bits[order]  # (M, W)
-        return Episode(
-            inputs=inputs, targets=targets, mask=_output_mask(total_steps, num_inputs + 1)
-        )
+        inputs = torch.zeros(batch_size, total_steps, width + 2)  # (B, T, W + 2)
+        inputs[:, :num_inputs, :width] = bits
+        inputs[:, :num_inputs, width] = priorities
+        inputs[:, num_inputs, width + 1] = 1.0
+        targets = torch.zeros(batch_size, total_steps, width)  # (B, T, W)
+        targets[:, num_inputs + 1 :] = bits[torch.arange(batch_size).unsqueeze(1), order]
+        return _batch(inputs, targets, num_inputs + 1)
 
 
 class SortTask(PrioritySortTask):
@@ -525,6 +558,45 @@ class EpisodeDataset(Dataset):
             raise IndexError(f"index must be in [0, {self.size}), got {index}")
         generator = torch.Generator().manual_seed(episode_seed(self.seed, self.split, epoch, index))
         return self.task.sample(generator, length=self.length)
+
+
+class BatchDataset(Dataset):
+    """Training batches, each of one shape (one length): ``batches`` per epoch.
+
+    Batch ``index`` of ``epoch`` is ``task.sample_batch(Generator().manual_seed(episode_seed(
+    seed, split, epoch, index)), batch_size)``: the shape is drawn first, then every episode
+    of the batch in a few vectorised draws. The same arguments always give the same batch (so
+    a resumed run and each of its episodes replay exactly); a different epoch or index gives an
+    independent one. Indices are ``int`` (of ``self.epoch``) or ``(epoch, index)`` pairs, as
+    for :class:`EpisodeDataset`; load with ``DataLoader(batch_size=None)``.
+    """
+
+    def __init__(
+        self,
+        task: AlgorithmicTask,
+        *,
+        batches: int,
+        batch_size: int,
+        seed: int,
+        split: str = "train_batches",
+    ) -> None:
+        check_positive("batches", batches)
+        check_positive("batch_size", batch_size)
+        self.task, self.batches, self.batch_size = task, batches, batch_size
+        self.seed, self.split, self.epoch = seed, split, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.batches
+
+    def __getitem__(self, index: int | tuple[int, int]) -> SequenceBatch:
+        epoch, index = index if isinstance(index, tuple) else (self.epoch, index)
+        if not 0 <= index < self.batches:
+            raise IndexError(f"index must be in [0, {self.batches}), got {index}")
+        generator = torch.Generator().manual_seed(episode_seed(self.seed, self.split, epoch, index))
+        return self.task.sample_batch(generator, self.batch_size)
 
 
 class EpochSampler(Sampler):

@@ -17,6 +17,7 @@ from memnets._checks import check_positive
 
 from .algorithmic import (
     AlgorithmicTask,
+    BatchDataset,
     CopyTask,
     EpisodeDataset,
     EpochSampler,
@@ -39,6 +40,11 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         generalisation_lengths: one extra test set per length, every episode of that length
             (for associative recall the number of items, for sorts the number of inputs).
         num_workers: ``DataLoader`` worker processes (kept alive between epochs when > 0).
+        same_length_batches: every training batch has one length (and, for repeat copy, one
+            repeat count), drawn per batch, as in the paper's and the reference implementations'
+            training: no time is spent on padding. False: each episode draws its own length and
+            a batch is padded to its longest (the layout of the validation and test sets,
+            which are the same either way).
     """
 
     def __init__(
@@ -52,6 +58,7 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         test_episodes: int = 256,
         generalisation_lengths: list[int] | None = None,
         num_workers: int = 0,
+        same_length_batches: bool = True,
     ) -> None:
         super().__init__()
         check_positive("batch_size", batch_size)
@@ -70,6 +77,7 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         self.test_episodes = test_episodes
         self.generalisation_lengths = list(generalisation_lengths or [])
         self.num_workers = num_workers
+        self.same_length_batches = same_length_batches
         self.save_hyperparameters(ignore=["task"])
         # The task object is not a plain hyperparameter: record its name and arguments instead.
         self.save_hyperparameters(
@@ -89,17 +97,18 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
 
     def _loader(
         self,
-        dataset: EpisodeDataset,
+        dataset: EpisodeDataset | BatchDataset,
         sampler: EpochSampler | None = None,
         *,
         loader_class: type[DataLoader] = DataLoader,
     ) -> DataLoader:
+        batched = isinstance(dataset, BatchDataset)  # items are whole batches already
         return loader_class(
             dataset,
-            batch_size=self.batch_size,
+            batch_size=None if batched else self.batch_size,
             sampler=sampler,
             shuffle=False,
-            collate_fn=collate_episodes,
+            collate_fn=_as_is if batched else collate_episodes,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             # the loader's own generator (worker seeds), so iterating leaves the global RNG alone
@@ -107,9 +116,16 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         )
 
     def train_dataloader(self) -> ResumableDataLoader:
-        size = self.train_batches_per_epoch * self.batch_size
-        dataset = self._dataset("train", size)
-        return self._loader(dataset, sampler=EpochSampler(size), loader_class=ResumableDataLoader)
+        if self.same_length_batches:
+            batches = self.train_batches_per_epoch
+            dataset = BatchDataset(
+                self.task, batches=batches, batch_size=self.batch_size, seed=self.seed
+            )
+            sampler = EpochSampler(batches)
+        else:
+            size = self.train_batches_per_epoch * self.batch_size
+            dataset, sampler = self._dataset("train", size), EpochSampler(size)
+        return self._loader(dataset, sampler=sampler, loader_class=ResumableDataLoader)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self._dataset("val", self.val_episodes))
@@ -124,3 +140,8 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
     def fixed_episode(self) -> SequenceBatch:
         """The first validation episode as a batch of one, the same in every epoch (for plots)."""
         return collate_episodes([self._dataset("val", self.val_episodes)[0]])
+
+
+def _as_is(batch: SequenceBatch) -> SequenceBatch:
+    """The loader's conversion of an item that is a batch already (picklable for workers)."""
+    return batch

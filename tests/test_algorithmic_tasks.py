@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 
 from tasks.algorithmic import (
     AssociativeRecallTask,
+    BatchDataset,
     CopyTask,
     Episode,
     EpisodeDataset,
@@ -465,7 +466,8 @@ def test_datamodule_generalisation_for_associative_recall_counts_items() -> None
 
 
 @pytest.mark.filterwarnings("ignore:.*no `validation_step`", "ignore:.*LeafSpec")
-def test_trainer_draws_fresh_training_episodes_every_epoch() -> None:
+@pytest.mark.parametrize("same_length_batches", [True, False])
+def test_trainer_draws_fresh_training_episodes_every_epoch(same_length_batches: bool) -> None:
     import lightning
 
     from tasks.sequence_data import AlgorithmicDataModule
@@ -487,7 +489,11 @@ def test_trainer_draws_fresh_training_episodes_every_epoch() -> None:
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
     data = AlgorithmicDataModule(
-        SortTask(width=4, num_inputs=5), batch_size=2, seed=1, train_batches_per_epoch=2
+        CopyTask(width=4, max_length=9),
+        batch_size=2,
+        seed=1,
+        train_batches_per_epoch=2,
+        same_length_batches=same_length_batches,
     )
     model = Recorder(data.input_size, data.output_size)
     trainer = lightning.Trainer(
@@ -499,8 +505,80 @@ def test_trainer_draws_fresh_training_episodes_every_epoch() -> None:
         enable_model_summary=False,
     )
     trainer.fit(model, data)
-    dataset = EpisodeDataset(data.task, size=4, seed=1)
+    episodes = EpisodeDataset(data.task, size=4, seed=1)
+    batches = BatchDataset(data.task, batches=2, batch_size=2, seed=1)
     for epoch in (0, 1):
-        expected = collate_episodes([dataset[(epoch, 0)], dataset[(epoch, 1)]])
+        if same_length_batches:  # batch 0 of the epoch, one length for both episodes
+            expected = batches[(epoch, 0)]
+            assert expected.lengths.unique().numel() == 1
+        else:
+            expected = collate_episodes([episodes[(epoch, 0)], episodes[(epoch, 1)]])
         assert torch.equal(model.first_batches[epoch].inputs, expected.inputs)
     assert not torch.equal(model.first_batches[0].inputs, model.first_batches[1].inputs)
+
+
+# same-length training batches
+
+
+ALL_TASKS = [
+    CopyTask(width=3, max_length=6),
+    RepeatCopyTask(width=3, max_length=4, max_repeats=3),
+    AssociativeRecallTask(width=3, item_length=2, max_items=4),
+    PrioritySortTask(width=3, num_inputs=5, num_outputs=3),
+    SortTask(width=3, num_inputs=4),
+]
+
+
+@pytest.mark.parametrize("task", ALL_TASKS, ids=lambda task: task.name)
+def test_a_batch_is_episodes_of_one_shape_each_laid_out_as_sample_lays_one_out(task) -> None:
+    batch = task.sample_batch(generator(3), 5)
+    assert batch.lengths.unique().numel() == 1 and batch.mask.all(dim=0).any()
+    assert torch.equal(batch.mask, batch.mask[:1].expand_as(batch.mask))
+    for row in range(5):  # each row a well-formed episode: its own bits in its own targets
+        inputs, targets, mask = batch.inputs[row], batch.targets[row], batch.mask[row]
+        assert torch.equal(targets[~mask], torch.zeros_like(targets[~mask]))
+        answer_bits = targets[mask][:, : task.width]
+        if task.name in ("copy", "repeat_copy", "priority_sort", "sort"):
+            presented = {tuple(bits.tolist()) for bits in inputs[:, : task.width]}
+            assert all(tuple(bits.tolist()) in presented for bits in answer_bits)
+    assert not torch.equal(batch.inputs[0], batch.inputs[1])  # episodes differ
+    # one episode of the batch API is the episode API: same draws, same episode
+    episode = task.sample(generator(4))
+    single = task.sample_batch(generator(4), 1)
+    assert torch.equal(episode.inputs, single.inputs[0])
+    assert torch.equal(episode.targets, single.targets[0])
+
+
+def test_repeat_copy_batches_share_one_repeat_count_and_length() -> None:
+    task = RepeatCopyTask(width=3, max_length=5, max_repeats=6)
+    shapes = set()
+    for seed in range(12):
+        batch = task.sample_batch(generator(seed), 4)
+        repeat_inputs = batch.inputs[:, :, task.width + 1].sum(dim=1)  # (B,) R / max_repeats
+        assert torch.allclose(repeat_inputs, repeat_inputs[:1].expand(4))
+        shapes.add((int(batch.lengths[0]), float(repeat_inputs[0])))
+    assert len(shapes) > 3  # the shape is drawn per batch
+
+
+def test_batch_dataset_is_reproducible_and_resumes_mid_epoch() -> None:
+    from tasks.loading import ResumableDataLoader
+
+    def loader() -> ResumableDataLoader:
+        dataset = BatchDataset(CopyTask(width=3, max_length=8), batches=6, batch_size=4, seed=2)
+        sampler = EpochSampler(6)
+        sampler.set_epoch(1)
+        return ResumableDataLoader(dataset, batch_size=None, sampler=sampler)
+
+    uninterrupted = [batch.inputs for batch in loader()]
+    first = loader()
+    iterator = iter(first)
+    seen = [next(iterator).inputs for _ in range(2)]
+    state = first.state_dict()
+    resumed = loader()
+    resumed.load_state_dict(state)
+    rest = [batch.inputs for batch in resumed]
+    assert len(seen) + len(rest) == 6
+    for expected, got in zip(uninterrupted, seen + rest):
+        assert torch.equal(expected, got)
+    lengths = {batch.shape[1] for batch in uninterrupted}
+    assert len(lengths) > 1  # lengths vary from batch to batch

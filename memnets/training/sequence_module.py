@@ -145,4 +145,7 @@ class SequenceTaskModule(lightning.LightningModule):
                 alpha=hp.rmsprop_alpha,
                 weight_decay=hp.weight_decay,
             )
-        return torch.optim.Adam(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        fused = self.device.type == "cuda" or None  # one kernel for the whole update on a GPU
+        return torch.optim.Adam(
+            self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, fused=fused
+        )
