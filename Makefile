@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check memnets tasks tests bench train.py
 
 bench: $(STAMP)
-	$(BIN)/python bench/ntm_step.py
+	$(BIN)/python bench/ntm_speed.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -28,7 +28,6 @@ import io
 import json
 import logging
 import os
-import platform
 import shlex
 import signal
 import statistics
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import protocols
-from protocols import cli, protocol_hash, resolve
+from protocols import cli, machine, protocol_hash, resolve
 
 FAILED_ABOVE = 5.0  # % test error: the paper's "failed task"
 ERRORS = ["by_train", "by_val", "median", "paper"]  # the columns of test errors in a table
@@ -162,19 +161,6 @@ def check_data(data_dir: str, setting: str, tasks: list[int], *, joint: bool) ->
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
     return set(tasks) - set(available)
-
-
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        names = [line for line in open("/proc/cpuinfo") if line.startswith("model name")]
-        cpu = names[0].split(":", 1)[1].strip() if names else cpu
-    return (
-        f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
-        f"torch {torch.__version__}"
-    )
 
 
 # the paper, selection, tables

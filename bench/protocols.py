@@ -17,6 +17,8 @@ import contextlib
 import hashlib
 import io
 import json
+import os
+import platform
 import warnings
 from typing import Any
 
@@ -75,3 +77,16 @@ def protocol(
 
 def protocol_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        names = [line for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        cpu = names[0].split(":", 1)[1].strip() if names else cpu
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__}"
+    )

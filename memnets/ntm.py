@@ -31,6 +31,7 @@ heads, S shift range.
 
 from __future__ import annotations
 
+import types
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -561,10 +562,27 @@ def _compiled_chunk(layout: StepLayout, device_type: str) -> Callable:
             hiddens, reads, state, _ = _run_steps(layout, weights, gates_x, state, valid)
             return hiddens, reads, state
 
+        # a code object of its own per layout: torch caches compiled graphs, and counts them
+        # against its recompile limit (8), per code object, not per function object
+        code = chunk.__code__.replace(co_name=f"ntm_chunk_{len(_COMPILED)}")
+        chunk = types.FunctionType(code, chunk.__globals__, code.co_name, None, chunk.__closure__)
         # the default mode on every device: CUDA graphs ("reduce-overhead") would overwrite
         # the outputs of one chunk with the next chunk's, and no GPU was at hand to test them
         _COMPILED[key] = torch.compile(chunk, dynamic=False, fullgraph=True)
     return _COMPILED[key]
+
+
+def _canonical(tensor: Tensor) -> Tensor:
+    """``tensor`` with row-major strides, size-1 axes included (torch's guards compare those
+    too), requiring grad (a constant initial memory does not): one compiled graph for every
+    chunk and every call."""
+    strides, stride = [], 1
+    for size in reversed(tensor.shape):
+        strides.append(stride)
+        stride *= size
+    if tensor.stride() != tuple(reversed(strides)):
+        tensor = torch.empty(tensor.shape, dtype=tensor.dtype, device=tensor.device).copy_(tensor)
+    return tensor if tensor.requires_grad else tensor.detach().requires_grad_()
 
 
 class NTM(nn.Module):
@@ -606,7 +624,7 @@ class NTM(nn.Module):
         access_order: Literal["write_then_read", "read_then_write"] = "write_then_read",
         batch_first: bool = True,
         compile: bool = False,
-        compile_chunk: int = 8,
+        compile_chunk: int = 1,
     ) -> None:
         super().__init__()
         check_positive("compile_chunk", compile_chunk)
@@ -708,26 +726,20 @@ class NTM(nn.Module):
         chunk = self.compile_chunk
         chunks = -(-steps // chunk)  # ceil
         padded = F.pad(gates_x, (0, 0, 0, chunks * chunk - steps))  # (B, chunks*K, G)
-        # (chunks, B, K, G), contiguous: every chunk has the same shape and strides
-        padded = padded.view(batch, chunks, chunk, gate_size).transpose(0, 1).contiguous()
+        padded = padded.view(batch, chunks, chunk, gate_size).transpose(0, 1)  # (chunks, B, K, G)
         valid = (torch.arange(chunks * chunk, device=gates_x.device) < steps).view(chunks, chunk)
-
-        # every chunk sees contiguous state tensors that require grad (the first chunk's may
-        # be constants: a constant initial memory), so all chunks share one graph
-        def uniform(tensor: Tensor) -> Tensor:
-            tensor = tensor.contiguous()
-            return tensor if tensor.requires_grad else tensor.detach().requires_grad_()
-
         controller = state.controller
         state = NTMState(
-            None if controller is None else tuple(uniform(t) for t in controller),
-            *(uniform(t) for t in state[1:]),
+            None if controller is None else tuple(_canonical(t) for t in controller),
+            *(_canonical(t) for t in state[1:]),
         )
         run = _compiled_chunk(layout, gates_x.device.type)
         hiddens, reads = [], []
         try:
             for index in range(chunks):
-                chunk_hiddens, chunk_reads, state = run(weights, padded[index], state, valid[index])
+                chunk_hiddens, chunk_reads, state = run(
+                    weights, _canonical(padded[index]), state, valid[index]
+                )
                 hiddens.append(chunk_hiddens)
                 reads.append(chunk_reads)
         except Exception as error:  # noqa: BLE001 -- any compiler failure: say so, run eagerly

@@ -8,6 +8,11 @@ outputs and every parameter's gradient must agree in float64 to rounding.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch
 from ntm_reference import reference_forward
@@ -102,7 +107,7 @@ def test_compiled_equals_eager_and_ten_lengths_compile_one_graph() -> None:
     eager.load_state_dict(compiled.state_dict())
     generator = torch.Generator().manual_seed(3)
     for length in (3, 9, 1, 15, 5, 17, 7, 11, 21, 13):  # odd: never a multiple of 2
-        x = torch.randn(2, length, 5, generator=generator)
+        x = torch.randn(1, length, 5, generator=generator)  # batch 1: size-1 axes' strides
         outputs, gradients_of = [], []
         for model in (compiled, eager):
             output, state = model(x)
@@ -118,5 +123,40 @@ def test_compiled_equals_eager_and_ten_lengths_compile_one_graph() -> None:
     assert counters["stats"]["unique_graphs"] == 1
     # evaluation runs eagerly: no further graph
     with torch.no_grad():
-        compiled.eval()(torch.randn(2, 5, 5))
+        compiled.eval()(torch.randn(1, 5, 5))
     assert counters["stats"]["unique_graphs"] == 1
+
+
+def test_without_a_compiler_a_warning_says_so_once_and_training_runs_eagerly(tmp_path) -> None:
+    """A real failure (no C++ compiler for inductor), in a fresh process: never silent."""
+    script = textwrap.dedent(
+        """
+        import warnings, torch
+        from memnets import NTM
+        torch.manual_seed(0)
+        model = NTM(input_size=3, output_size=2, controller_size=4, memory_slots=4,
+                    memory_width=3, compile=True)
+        eager = NTM(input_size=3, output_size=2, controller_size=4, memory_slots=4,
+                    memory_width=3)
+        eager.load_state_dict(model.state_dict())
+        x = torch.randn(2, 5, 3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(2):
+                output, _ = model(x)
+                output.sum().backward()
+        messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        assert len(messages) == 1 and "running eagerly" in messages[0], messages
+        assert torch.equal(output, eager(x)[0])
+        print("OK")
+        """
+    )
+    environment = {
+        **os.environ,
+        "CXX": "/nonexistent/g++",
+        "TORCHINDUCTOR_CACHE_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "OK", done.stderr[-2000:]

@@ -102,4 +102,4 @@ def test_a_checkpoint_written_by_fit_loads_in_test(tmp_path):
     assert got["test/loss"] == pytest.approx(expected[0]["test/loss"], abs=1e-6)
 
 
-PINNED = {"ntm_after_4_steps": 181.48598832264543, "qa_after_2_epochs": 88.35304594039917}
+PINNED = {"ntm_after_4_steps": 181.463087759912, "qa_after_2_epochs": 88.35304594039917}

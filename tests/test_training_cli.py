@@ -192,7 +192,7 @@ def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
             "num_read_heads": 1, "num_write_heads": 1, "shift_range": 3,
             "memory_init": "constant", "learned_initial_state": True,
             "access_order": "write_then_read", "batch_first": True, "compile": False,
-            "compile_chunk": 8,
+            "compile_chunk": 1,
         },
     }  # fmt: skip
     tested = main(

@@ -27,7 +27,7 @@ def check_finite_gradients(module: nn.Module, *, step: int) -> None:
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     if not grads:
         return
-    norms = torch.stack([g.detach().float().norm() for g in grads])
+    norms = torch.stack(torch._foreach_norm([g.detach() for g in grads]))  # one op for all
     if torch.isfinite(norms).all():
         return
     for name, parameter in module.named_parameters():

@@ -16,13 +16,18 @@ def _bits_per_position(logits: Tensor, targets: Tensor) -> Tensor:
     return F.binary_cross_entropy_with_logits(logits, targets, reduction="none")  # (B, T, O) nats
 
 
-def masked_bce(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """Mean binary cross-entropy (nats) over the target bits where ``mask`` is True.
+def masked_bce(logits: Tensor, targets: Tensor, mask: Tensor, *, reduction: str = "bit") -> Tensor:
+    """Binary cross-entropy (nats) over the target bits where ``mask`` is True.
 
-    logits, targets (B, T, O); mask (B, T) bool.
+    logits, targets (B, T, O); mask (B, T) bool. ``reduction="bit"``: the mean over target
+    bits; ``"sequence"``: summed over each sequence's target steps, averaged over sequences and
+    output channels (the paper's cost per sequence, over O), so a batch of long sequences
+    weighs more than one of short sequences, as it does in a batch of mixed lengths.
     """
     weights = mask.unsqueeze(-1).to(logits.dtype).expand_as(logits)  # (B, T, O)
     total = (_bits_per_position(logits, targets) * weights).sum()
+    if reduction == "sequence":
+        return total / (logits.shape[0] * logits.shape[-1])
     return total / weights.sum().clamp_min(1)
 
 

@@ -28,7 +28,11 @@ class SequenceTaskModule(lightning.LightningModule):
     output sizes linked from the data module. Optimisers: ``"rmsprop"`` is the paper's
     (Graves et al.: lr 1e-4, momentum 0.9, alpha 0.95); ``"adam"`` (lr 1e-3) is what Collier &
     Beel 2018 found reliable. Gradient clipping is the Trainer's (``gradient_clip_val`` in the
-    configs); compilation is the model's (``NTM(compile=True)``). ``run_seeds`` (runs trained
+    configs); compilation is the model's (``NTM(compile=True)``). ``loss_reduction``:
+    ``"sequence"`` sums each sequence's cross-entropy over its target steps (the paper's cost
+    per sequence, divided by the output width), so that with same-length batches a batch of
+    long sequences weighs more than one of short ones; ``"bit"`` is the mean over target bits
+    (copy with mixed-length batches, seeds 0-2: see the README). ``run_seeds`` (runs trained
     together, which the CLI links from a data module that has them) is not implemented here:
     it must stay None.
     """
@@ -43,10 +47,13 @@ class SequenceTaskModule(lightning.LightningModule):
         momentum: float = 0.9,
         rmsprop_alpha: float = 0.95,
         weight_decay: float = 0.0,
+        loss_reduction: Literal["bit", "sequence"] = "sequence",
     ) -> None:
         super().__init__()
         if optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
+        if loss_reduction not in ("bit", "sequence"):
+            raise ValueError(f"loss_reduction must be 'bit' or 'sequence', got {loss_reduction!r}")
         if run_seeds is not None:
             raise ValueError(
                 "runs trained together (run_seeds) are implemented for the QA module only; "
@@ -62,7 +69,7 @@ class SequenceTaskModule(lightning.LightningModule):
 
     def _shared_step(self, batch, stage: str, *, name: str | None = None) -> torch.Tensor:
         logits, _ = self.model(batch.inputs)  # (B, T, O)
-        loss = masked_bce(logits, batch.targets, batch.mask)
+        loss = masked_bce(logits, batch.targets, batch.mask, reduction=self.hparams.loss_reduction)
         batch_size = batch.inputs.shape[0]
         prefix = name or stage
         on_step = stage == "train"

@@ -1,0 +1,119 @@
+"""NTM training speed in a plain training loop over the library (issue 11's benchmark).
+
+What a user who imports ``NTM`` gets: the paper's copy model (``memnets.ntm_copy``: LSTM 100,
+1 read + 1 write head, 128 x 20 memory), Adam, fresh copy episodes every step with one length
+per batch drawn from 1-20 (``CopyTask.sample_batch``), loss, backward and optimiser step; one
+thread unless ``--threads``. No Lightning. Prints:
+
+* sequences per second at each batch size, eager and compiled (``NTM(compile=True)``; the
+  one-off compilation is timed separately and left out of the rate);
+* milliseconds per time step (forward + backward) at batch 1;
+* the step cost against memory size N (``--slots``), to show it grows linearly.
+
+    python bench/ntm_speed.py [--batch-sizes 1 32] [--modes eager compiled] [--seconds 20]
+        [--slots 128 1024 4096 16384] [--chunk 1] [--order write_then_read read_then_write]
+
+The reference point, loudinthecloud/pytorch-ntm on copy (batch 1, its only mode), was
+measured at 23.8 sequences/s on this project's 2-core machine (issue 11); ``--reference
+SEQ_PER_S`` prints the ratio to another figure measured beside this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from memnets_tasks.algorithmic import CopyTask
+from protocols import machine
+
+from memnets import ntm_copy
+
+PYTORCH_NTM_SEQ_PER_S = 23.8  # issue 11: pytorch-ntm, copy, batch 1, 1 thread, this machine
+
+
+def make_model(*, compile: bool, chunk: int, order: str, slots: int = 128):
+    torch.manual_seed(0)
+    model = ntm_copy(compile=compile, compile_chunk=chunk, access_order=order, memory_slots=slots)
+    return model, torch.optim.Adam(model.parameters(), lr=3e-3)
+
+
+def train_step(model, optimizer, batch) -> None:
+    logits, _ = model(batch.inputs)  # (B, T, O)
+    loss = F.binary_cross_entropy_with_logits(logits[batch.mask], batch.targets[batch.mask])
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def sequences_per_second(batch_size: int, seconds: float, **options) -> tuple[float, float]:
+    """(sequences/s over ``seconds`` of training, seconds of the warm-up that compiles)."""
+    model, optimizer = make_model(**options)
+    task, generator = CopyTask(width=8, min_length=1, max_length=20), torch.Generator()
+    generator.manual_seed(0)
+    start = time.perf_counter()
+    for _ in range(3):  # warm-up: compilation, allocator
+        train_step(model, optimizer, task.sample_batch(generator, batch_size))
+    warm_up = time.perf_counter() - start
+    sequences, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        train_step(model, optimizer, task.sample_batch(generator, batch_size))
+        sequences += batch_size
+    return sequences / (time.perf_counter() - start), warm_up
+
+
+def ms_per_step(batch_size: int, steps: int, repeats: int, **options) -> float:
+    """Forward + backward milliseconds per time step (median of ``repeats``)."""
+    model, _ = make_model(**options)
+    x = torch.rand(batch_size, steps, 9)  # (B, T, I)
+    timings = []
+    for repeat in range(repeats + 2):
+        start = time.perf_counter()
+        logits, _ = model(x)
+        logits.square().mean().backward()
+        if repeat >= 2:
+            timings.append(time.perf_counter() - start)
+        model.zero_grad(set_to_none=True)
+    return 1000 * statistics.median(timings) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--modes", nargs="+", default=["eager", "compiled"])
+    parser.add_argument("--order", nargs="+", default=["write_then_read"])
+    parser.add_argument("--chunk", type=int, default=1, help="NTM(compile_chunk=...)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="timed training per case")
+    parser.add_argument("--slots", type=int, nargs="*", default=[128, 1024, 4096, 16384])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reference", type=float, default=PYTORCH_NTM_SEQ_PER_S)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(
+        f"# {machine()}, {args.threads} thread(s); copy, lengths 1-20, one per batch; "
+        f"compile_chunk {args.chunk}; ratio to {args.reference} seq/s (pytorch-ntm, batch 1)"
+    )
+    print(f"{'order':>16} {'mode':>9} {'batch':>6} {'seq/s':>9} {'ratio':>7} {'warm-up s':>10}")
+    for order in args.order:
+        for mode in args.modes:
+            for batch_size in args.batch_sizes:
+                options = dict(compile=mode == "compiled", chunk=args.chunk, order=order)
+                rate, warm_up = sequences_per_second(batch_size, args.seconds, **options)
+                print(
+                    f"{order:>16} {mode:>9} {batch_size:>6} {rate:>9.1f} "
+                    f"{rate / args.reference:>6.1f}x {warm_up:>10.1f}",
+                    flush=True,
+                )
+    print(f"\n{'order':>16} {'mode':>9} {'slots N':>8} {'ms/step (B=1, fwd+bwd)':>24}")
+    for order in args.order:
+        for mode in args.modes:
+            for slots in args.slots:
+                options = dict(compile=mode == "compiled", chunk=args.chunk, order=order)
+                ms = ms_per_step(1, 41, 5, slots=slots, **options)
+                print(f"{order:>16} {mode:>9} {slots:>8} {ms:>24.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Wall clock of the main job (``make train``: ``train.py fit --config configs/ntm_copy.yaml``)
+to a solved copy task, per seed, with a cold ``torch.compile`` cache.
+
+    python bench/ntm_train_clock.py [--seeds 0 1 2] [--warm] [--out results/ntm_train_clock.md]
+        [-- EXTRA CLI OPTIONS]
+
+Each seed runs the same command ``make train`` runs (``--seed_everything S`` added, logs under a
+temporary folder), in a fresh process whose ``TORCHINDUCTOR_CACHE_DIR`` is an empty folder
+(``--warm``: one folder shared by the seeds, so only the first compiles from scratch). Prints
+and writes a table: wall clock of the whole process (start-up, compilation, training,
+validation, the final test), the training time and sequences the run's summary reports,
+whether copy was solved (validation bit errors below 0.1 per sequence, the config's
+EarlyStopping) and the test bit errors. Options after ``--`` go to ``train.py`` (e.g.
+``-- --data.init_args.same_length_batches false`` to compare).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from protocols import machine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+SUMMARY = {  # summary line -> (column, parser)
+    "wall-clock time": ("training s", lambda text: float(text.split()[0])),
+    "training sequences": ("sequences", lambda text: int(text.replace(",", ""))),
+    "best val/bit_errors": ("best val bit errors", float),
+    "test/bit_errors": ("test bit errors", float),
+}
+
+
+def run(seed: int, cache: str, extra: list[str]) -> dict:
+    command = [
+        sys.executable, "train.py", "fit", "--config", "configs/ntm_copy.yaml",
+        "--seed_everything", str(seed), "--trainer.enable_progress_bar", "false",
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="memnets-clock-") as logs:
+        command += ["--trainer.logger.init_args.save_dir", logs, *extra]
+        environment = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(
+            f"seed {seed}: train.py failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        )
+    row = {"seed": seed, "wall s": wall}
+    for line in done.stdout.splitlines():
+        match = re.match(r"\s*(\S.*?)\s{2,}(\S.*)$", line)
+        if match and match.group(1) in SUMMARY:
+            column, parse = SUMMARY[match.group(1)]
+            row[column] = parse(match.group(2))
+    row["solved"] = row.get("best val bit errors", float("inf")) < 0.1
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--warm", action="store_true", help="share one compile cache")
+    parser.add_argument("--out", default=None, help="also write the table to this .md file")
+    args, extra = parser.parse_known_args()
+    extra = [item for item in extra if item != "--"]
+    shared = tempfile.mkdtemp(prefix="memnets-inductor-")
+    rows = [
+        run(seed, shared if args.warm else tempfile.mkdtemp(prefix="memnets-inductor-"), extra)
+        for seed in args.seeds
+    ]
+    columns = ["seed", "solved", "wall s", "training s", "sequences", "best val bit errors",
+               "test bit errors"]  # fmt: skip
+    lines = [
+        f"Command: `python bench/ntm_train_clock.py --seeds {' '.join(map(str, args.seeds))}"
+        + (" --warm" if args.warm else "")
+        + (f" -- {' '.join(extra)}" if extra else "")
+        + "`",
+        "",
+        f"Machine: {machine()}; compile cache "
+        + ("shared (warm after the first seed)" if args.warm else "cold for every seed"),
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---:|" * len(columns),
+    ]
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            if isinstance(value, bool):
+                value = "yes" if value else "no"
+            elif isinstance(value, float):
+                value = f"{value:.1f}" if column.endswith(" s") else f"{value:.3f}"
+            elif isinstance(value, int) and column == "sequences":
+                value = f"{value:,}"
+            cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
