@@ -106,7 +106,7 @@ def _cosine_eps(dtype: torch.dtype) -> float:
     return {torch.float64: 1e-12, torch.float16: 1e-6}.get(dtype, 1e-8)
 
 
-def _cosine(memory: Tensor, keys: Tensor) -> Tensor:
+def _cosine(memory: Tensor, keys: Tensor, eps: float | None = None) -> Tensor:
     """:func:`cosine_similarity` without checks: dot products scaled by the inverse norms.
 
     Equal to ``(k / sqrt(||k||^2 + eps)) . (m / sqrt(||m||^2 + eps))``: the keys are
@@ -117,9 +117,10 @@ def _cosine(memory: Tensor, keys: Tensor) -> Tensor:
     up to 1e12 in float32 and 1e100 in float64 (M <= 4096). Beyond, rsqrt's backward cubes
     ~1/||x|| and underflows, so gradients lose accuracy (float32 from ~1e13); once ||x||^2
     overflows (float32 ~1e19 / sqrt(M), float64 ~1e154 / sqrt(M)) the similarity silently
-    becomes 0.
+    becomes 0. ``eps`` (default by dtype: 1e-8 for float32) is added to the squared norms: rows
+    much smaller than sqrt(eps) all get a cosine near 0 (pass a smaller one to tell them apart).
     """
-    eps = _cosine_eps(memory.dtype)
+    eps = _cosine_eps(memory.dtype) if eps is None else eps
     unit_keys = keys * torch.rsqrt((keys * keys).sum(dim=-1, keepdim=True) + eps)  # (B, H, M)
     row_scale = torch.rsqrt((memory * memory).sum(dim=-1) + eps)  # (B, N)
     return (unit_keys @ memory.transpose(1, 2)) * row_scale.unsqueeze(1)  # (B, H, N)

@@ -67,7 +67,8 @@ __all__ = [
     "ntm_priority_sort",
 ]
 
-INITIAL_FOCUS = 10.0  # logit of slot 0 in the initial read and write weights
+INITIAL_FOCUS = 10.0  # logit of the focused slot in the initial read and write weights
+MEMORY_INITS = ("constant", "learned", "random", "learned_random")
 # The revision of the numbers an NTM configuration produces: bumped by a change of the
 # mathematics, so that cached results of earlier code are not reused (bench/protocols.py).
 REVISION = 1
@@ -166,6 +167,14 @@ class WriteHead(ReadHead):
         return self._addressing(*addressing), torch.sigmoid(erase), torch.tanh(add)
 
 
+def _focus(heads: int, slots: int, mode: str) -> Tensor:
+    """Initial weight logits (H, N): INITIAL_FOCUS on one slot per head, 0 elsewhere."""
+    logits = torch.zeros(heads, slots)
+    for head in range(heads):
+        logits[head, head * slots // heads if mode == "spread" else 0] = INITIAL_FOCUS
+    return logits
+
+
 def _check_shift_range(shift_range: int) -> None:
     if not isinstance(shift_range, int) or shift_range < 1 or shift_range % 2 == 0:
         raise ValueError(
@@ -195,9 +204,13 @@ class NTMCell(nn.Module):
         num_read_heads: int,
         num_write_heads: int,
         shift_range: int,
-        memory_init: Literal["constant", "learned", "random"],
+        memory_init: Literal["constant", "learned", "random", "learned_random"],
         learned_initial_state: bool,
         access_order: Literal["write_then_read", "read_then_write"],
+        initial_focus: Literal["first", "spread"],
+        cosine_eps: float | None,
+        head_clip: float | None,
+        forget_bias: float | None,
     ) -> None:
         super().__init__()
         for name, value in [
@@ -213,10 +226,18 @@ class NTMCell(nn.Module):
         _check_shift_range(shift_range)
         if controller not in ("lstm", "feedforward"):
             raise ValueError(f"controller must be 'lstm' or 'feedforward', got {controller!r}")
-        if memory_init not in ("constant", "learned", "random"):
+        if memory_init not in MEMORY_INITS:
+            raise ValueError(f"memory_init must be one of {MEMORY_INITS}, got {memory_init!r}")
+        if initial_focus not in ("first", "spread"):
+            raise ValueError(f"initial_focus must be 'first' or 'spread', got {initial_focus!r}")
+        for name, value in [("cosine_eps", cosine_eps), ("head_clip", head_clip)]:
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be None or a positive number, got {value!r}")
+        if forget_bias is not None and controller != "lstm":
             raise ValueError(
-                f"memory_init must be 'constant', 'learned' or 'random', got {memory_init!r}"
+                "forget_bias needs controller='lstm' (a feed-forward one has no gates)"
             )
+        self.cosine_eps, self.head_clip = cosine_eps, head_clip
         if access_order not in ("write_then_read", "read_then_write"):
             raise ValueError(
                 f"access_order must be 'write_then_read' or 'read_then_write', got {access_order!r}"
@@ -231,6 +252,11 @@ class NTMCell(nn.Module):
         controller_input = input_size + num_read_heads * memory_width
         if controller == "lstm":
             self.controller = nn.LSTMCell(controller_input, controller_size)
+            if forget_bias is not None:  # the forget gate's bias (i, f, g, o): b_ih + b_hh
+                with torch.no_grad():
+                    gate = slice(controller_size, 2 * controller_size)
+                    self.controller.bias_ih[gate] = forget_bias
+                    self.controller.bias_hh[gate] = 0.0
         else:
             self.controller = nn.Sequential(nn.Linear(controller_input, controller_size), nn.Tanh())
         head_args = dict(
@@ -247,27 +273,30 @@ class NTMCell(nn.Module):
         self.initial_reads = nn.Parameter(
             torch.randn(num_read_heads, memory_width) * 0.01, requires_grad=learned_initial_state
         )
-        # The initial weights start focused on slot 0 (softmax of logits 10 there, 0 elsewhere:
-        # ~99% of the weight over 128 slots). Uniform initial weights over a constant memory
-        # never break symmetry: content, interpolation, shift and sharpening all map uniform
-        # to uniform, every write reaches every row alike and the heads cannot address.
-        focus = torch.zeros(memory_slots)
-        focus[0] = INITIAL_FOCUS
+        # The initial weights start focused on one slot (softmax of logits 10 there, 0
+        # elsewhere: ~99% of the weight over 128 slots): slot 0 for every head ("first"), or
+        # head h of H at slot h N / H ("spread", read head h beside write head h). Uniform
+        # initial weights over a constant memory never break symmetry: content, interpolation,
+        # shift and sharpening all map uniform to uniform, every write reaches every row alike
+        # and the heads cannot address.
         self.initial_read_logits = nn.Parameter(
-            focus.repeat(num_read_heads, 1), requires_grad=learned_initial_state
+            _focus(num_read_heads, memory_slots, initial_focus),
+            requires_grad=learned_initial_state,
         )
         self.initial_write_logits = nn.Parameter(
-            focus.repeat(num_write_heads, 1), requires_grad=learned_initial_state
+            _focus(num_write_heads, memory_slots, initial_focus),
+            requires_grad=learned_initial_state,
         )
-        if memory_init == "learned":
-            self.initial_memory = nn.Parameter(torch.full((memory_slots, memory_width), 1e-6))
-        elif memory_init == "random":
+        shape = (memory_slots, memory_width)
+        if memory_init in ("random", "learned_random"):
             bound = (6 / (memory_slots + memory_width)) ** 0.5
-            self.register_buffer(
-                "initial_memory", torch.empty(memory_slots, memory_width).uniform_(-bound, bound)
-            )
+            initial = torch.empty(shape).uniform_(-bound, bound)
         else:
-            self.register_buffer("initial_memory", torch.full((memory_slots, memory_width), 1e-6))
+            initial = torch.full(shape, 1e-6)
+        if memory_init.startswith("learned"):
+            self.initial_memory = nn.Parameter(initial)
+        else:
+            self.register_buffer("initial_memory", initial)
 
     def initial_state(
         self,
@@ -344,6 +373,8 @@ class NTMCell(nn.Module):
             width=self.memory_width,
             shifts=self.read_head.shift_range,
             read_first=self.access_order == "read_then_write",
+            cosine_eps=self.cosine_eps,
+            head_clip=self.head_clip,
         )
 
     def step_weights(self) -> tuple[StepWeights, Tensor, Tensor]:
@@ -393,6 +424,8 @@ class StepLayout:
     width: int  # M
     shifts: int  # S
     read_first: bool  # read-then-write instead of write-then-read
+    cosine_eps: float | None = None  # added to squared norms in the cosine; None: by dtype
+    head_clip: float | None = None  # head parameters clipped to +-head_clip before activation
 
     @property
     def heads(self) -> int:
@@ -438,13 +471,13 @@ def _head_rows(read_heads: int, write_heads: int, width: int, shifts: int) -> Te
     return torch.tensor(order, dtype=torch.long)
 
 
-def _address(memory, previous, key, strength, gate, shift_weights, gamma) -> Tensor:
+def _address(memory, previous, key, strength, gate, shift_weights, gamma, eps=None) -> Tensor:
     """Content, interpolation, shift, sharpening (eqs. 5-9) of H heads -> weights (B, H, N).
 
     memory (B, N, M), previous (B, H, N), key (B, H, M), shift_weights (B, H, S); strength,
     gate and gamma (B, H, 1).
     """
-    content = torch.softmax(strength * _cosine(memory, key), dim=-1)  # (B, H, N)
+    content = torch.softmax(strength * _cosine(memory, key, eps), dim=-1)  # (B, H, N)
     gated = gate * content + (1 - gate) * previous  # (B, H, N)
     return _sharpen(_shift(gated, shift_weights), gamma)  # (B, H, N)
 
@@ -470,6 +503,8 @@ def _step(
         controller = None
 
     raw = torch.addmm(weights.heads_bias, hidden, weights.heads.t())  # (B, P)
+    if layout.head_clip is not None:  # Collier & Beel 2018 clip these to +-20
+        raw = raw.clamp(-layout.head_clip, layout.head_clip)
     key, strength, gate, shift_logits, gamma, erase, add = raw.split(layout.sizes(), dim=-1)
     heads = layout.heads
     key = torch.tanh(key).view(batch, heads, layout.width)  # (B, H, M)
@@ -480,34 +515,20 @@ def _step(
     erase = torch.sigmoid(erase).view(batch, writes, layout.width)  # (B, W, M)
     add = torch.tanh(add).view(batch, writes, layout.width)  # (B, W, M)
 
-    memory = state.memory
+    memory, eps = state.memory, layout.cosine_eps
     if layout.read_first:  # every head addresses the same memory: one pass for all heads
         previous = torch.cat([state.write_weights, state.read_weights], dim=1)  # (B, H, N)
-        both = _address(memory, previous, key, strength, gate, shift_weights, gamma)
+        both = _address(memory, previous, key, strength, gate, shift_weights, gamma, eps)
         write_weights, read_weights = both[:, :writes], both[:, writes:]
         read_vectors = read_weights @ memory  # (B, R, M)
         memory = _write(memory, write_weights, erase, add)  # (B, N, M)
     else:
         w, r = slice(None, writes), slice(writes, None)
-        write_weights = _address(
-            memory,
-            state.write_weights,
-            key[:, w],
-            strength[:, w],
-            gate[:, w],
-            shift_weights[:, w],
-            gamma[:, w],
-        )  # (B, W, N)
+        heads = [(key[:, h], strength[:, h], gate[:, h], shift_weights[:, h], gamma[:, h])
+                 for h in (w, r)]  # fmt: skip
+        write_weights = _address(memory, state.write_weights, *heads[0], eps)  # (B, W, N)
         memory = _write(memory, write_weights, erase, add)  # (B, N, M)
-        read_weights = _address(
-            memory,
-            state.read_weights,
-            key[:, r],
-            strength[:, r],
-            gate[:, r],
-            shift_weights[:, r],
-            gamma[:, r],
-        )  # (B, R, N)
+        read_weights = _address(memory, state.read_weights, *heads[1], eps)  # (B, R, N)
         read_vectors = read_weights @ memory  # (B, R, M)
     return hidden, NTMState(controller, memory, read_weights, write_weights, read_vectors)
 
@@ -598,6 +619,17 @@ class NTM(nn.Module):
     or ``"read_then_write"`` (reads the memory as the previous step left it, then writes; the
     order of Collier & Beel 2018 and pytorch-ntm).
 
+    Options from the public implementations, each off by default (today's behaviour; see
+    the README for what was measured): ``memory_init`` ``"constant"`` (1e-6, fixed),
+    ``"learned"`` (a trainable memory started at 1e-6: Collier & Beel's constant
+    initialisation), ``"random"`` (uniform, fixed) or ``"learned_random"`` (uniform, trainable);
+    ``initial_focus`` ``"first"`` (every head's initial weights on slot 0) or ``"spread"`` (head
+    h of H on slot h N / H); ``cosine_eps`` the epsilon added to squared norms in content
+    addressing (None: 1e-8 in float32, which swamps rows of 1e-6: every unwritten row then has
+    cosine ~0; e.g. 1e-16 tells them apart); ``head_clip`` clips the heads' raw parameters to
+    +-head_clip before their activations (Collier & Beel: 20); ``forget_bias`` the LSTM forget
+    gate's initial bias (Collier & Beel: 1; None: PyTorch's uniform initialisation).
+
     ``compile=True`` runs training steps (grad enabled, module in training mode, no internals
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,
     the last chunk padded with steps that change nothing, so every sequence length runs the
@@ -619,9 +651,13 @@ class NTM(nn.Module):
         num_read_heads: int = 1,
         num_write_heads: int = 1,
         shift_range: int = 3,
-        memory_init: Literal["constant", "learned", "random"] = "constant",
+        memory_init: Literal["constant", "learned", "random", "learned_random"] = "constant",
         learned_initial_state: bool = True,
         access_order: Literal["write_then_read", "read_then_write"] = "write_then_read",
+        initial_focus: Literal["first", "spread"] = "first",
+        cosine_eps: float | None = None,
+        head_clip: float | None = None,
+        forget_bias: float | None = None,
         batch_first: bool = True,
         compile: bool = False,
         compile_chunk: int = 1,
@@ -641,6 +677,10 @@ class NTM(nn.Module):
             memory_init=memory_init,
             learned_initial_state=learned_initial_state,
             access_order=access_order,
+            initial_focus=initial_focus,
+            cosine_eps=cosine_eps,
+            head_clip=head_clip,
+            forget_bias=forget_bias,
         )
         self.batch_first = batch_first
         # not `self.compile`: that is nn.Module.compile, which compiles the whole module
@@ -779,6 +819,7 @@ def ntm_associative_recall(**overrides) -> NTM:
 
 
 def ntm_priority_sort(**overrides) -> NTM:
-    """Priority sort: LSTM with 5 read and 5 write heads (the paper's table 3 LSTM setting)."""
+    """Priority sort: 5 read and 5 write heads, as the paper's table 3 (LSTM) setting, whose
+    controller had 2 layers of 100; here one layer of 100."""
     config = dict(input_size=10, output_size=8, num_read_heads=5, num_write_heads=5)
     return ntm_copy(**{**config, **overrides})

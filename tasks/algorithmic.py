@@ -54,7 +54,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -304,9 +304,11 @@ class RepeatCopyTask(AlgorithmicTask):
     """Copy a sequence a given number of times, then emit an end marker (Graves et al. 2014, 4.2).
 
     Input channels: ``width`` bits, the delimiter, the repeat count. The repeat count is
-    presented on the step after the delimiter as ``repeats / max_repeats``, so the training
-    range maps into ``(0, 1]`` and more repeats than in training read as values above 1 (the
-    paper standardised it to mean 0 and variance 1 instead).
+    presented on the step after the delimiter, as ``repeats / max_repeats``
+    (``repeat_encoding="fraction"``: the training range maps into ``(0, 1]``, more repeats
+    than in training read as values above 1) or, as in the paper, standardised to mean 0 and
+    variance 1 over the training range (``"standardised"``: ``(R - mean) / std`` of R uniform
+    on ``min_repeats..max_repeats``).
 
     Output channels: ``width`` bits, then the end marker, set alone on the last step.
     """
@@ -321,10 +323,16 @@ class RepeatCopyTask(AlgorithmicTask):
         max_length: int = 10,
         min_repeats: int = 1,
         max_repeats: int = 10,
+        repeat_encoding: Literal["fraction", "standardised"] = "fraction",
     ) -> None:
         check_positive("width", width)
         _check_range("min_length", min_length, "max_length", max_length)
         _check_range("min_repeats", min_repeats, "max_repeats", max_repeats)
+        if repeat_encoding not in ("fraction", "standardised"):
+            raise ValueError(
+                f"repeat_encoding must be 'fraction' or 'standardised', got {repeat_encoding!r}"
+            )
+        self.repeat_encoding = repeat_encoding
         self.width = width
         self.min_length = min_length
         self.max_length = max_length
@@ -338,6 +346,14 @@ class RepeatCopyTask(AlgorithmicTask):
     @property
     def output_size(self) -> int:
         return self.width + 1
+
+    def encode_repeats(self, repeats: int) -> float:
+        """The value of the repeat-count channel for ``repeats`` copies."""
+        if self.repeat_encoding == "fraction":
+            return repeats / self.max_repeats
+        low, high = self.min_repeats, self.max_repeats
+        mean, variance = (low + high) / 2, ((high - low + 1) ** 2 - 1) / 12  # uniform integers
+        return (repeats - mean) / (variance**0.5 if variance > 0 else 1.0)
 
     def draw_shape(
         self, generator: torch.Generator, *, length: int | None = None, repeats: int | None = None
@@ -359,7 +375,7 @@ class RepeatCopyTask(AlgorithmicTask):
         inputs = torch.zeros(batch_size, total_steps, width + 2)  # (B, T, W + 2)
         inputs[:, :length, :width] = bits
         inputs[:, length, width] = 1.0
-        inputs[:, length + 1, width + 1] = repeats / self.max_repeats
+        inputs[:, length + 1, width + 1] = self.encode_repeats(repeats)
         targets = torch.zeros(batch_size, total_steps, width + 1)  # (B, T, W + 1)
         targets[:, first_output_step:-1, :width] = bits.repeat(1, repeats, 1)  # (B, L * R, W)
         targets[:, -1, width] = 1.0

@@ -582,3 +582,15 @@ def test_batch_dataset_is_reproducible_and_resumes_mid_epoch() -> None:
         assert torch.equal(expected, got)
     lengths = {batch.shape[1] for batch in uninterrupted}
     assert len(lengths) > 1  # lengths vary from batch to batch
+
+
+def test_standardised_repeat_count_has_mean_0_and_variance_1_over_the_training_range() -> None:
+    task = RepeatCopyTask(width=3, min_repeats=1, max_repeats=10, repeat_encoding="standardised")
+    values = torch.tensor([task.encode_repeats(r) for r in range(1, 11)], dtype=torch.float64)
+    torch.testing.assert_close(values.mean(), torch.tensor(0.0, dtype=torch.float64))
+    torch.testing.assert_close(values.var(unbiased=False), torch.tensor(1.0, dtype=torch.float64))
+    episode = task.sample(generator(1), length=2, repeats=10)
+    assert episode.inputs[3, 4] == pytest.approx(values[-1].item())
+    assert RepeatCopyTask(width=3).sample(generator(1), length=2, repeats=5).inputs[3, 4] == 0.5
+    with pytest.raises(ValueError, match="repeat_encoding"):
+        RepeatCopyTask(repeat_encoding="raw")

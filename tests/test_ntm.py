@@ -197,3 +197,67 @@ def test_a_tiny_ntm_learns_to_copy_one_step_back():
         optimiser.step()
         losses.append(loss.item())
     assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+
+
+# options from the public implementations (issue 12), each off by default
+
+
+def _small(**options) -> NTM:
+    torch.manual_seed(0)
+    return NTM(input_size=3, output_size=2, controller_size=6, memory_slots=8, memory_width=4,
+               **options)  # fmt: skip
+
+
+def test_spread_focus_puts_head_h_of_h_on_slot_h_n_over_h() -> None:
+    model = _small(num_read_heads=4, num_write_heads=2, initial_focus="spread")
+    state = model.initial_state(1)
+    assert state.read_weights[0].argmax(-1).tolist() == [0, 2, 4, 6]
+    assert state.write_weights[0].argmax(-1).tolist() == [0, 4]
+    first = _small(num_read_heads=4, num_write_heads=2).initial_state(1)
+    assert first.read_weights[0].argmax(-1).tolist() == [0, 0, 0, 0]
+
+
+def test_learned_random_memory_is_a_trainable_random_start() -> None:
+    model = _small(memory_init="learned_random")
+    memory = model.cell.initial_memory
+    assert isinstance(memory, torch.nn.Parameter) and memory.requires_grad
+    assert memory.std() > 0.1  # uniform over +-sqrt(6 / (N + M)), not a constant
+    output, _ = model(torch.randn(2, 4, 3))
+    output.sum().backward()
+    assert memory.grad is not None and memory.grad.abs().sum() > 0
+    assert not isinstance(_small(memory_init="random").cell.initial_memory, torch.nn.Parameter)
+
+
+def test_forget_bias_sets_the_forget_gates_summed_bias() -> None:
+    cell = _small(forget_bias=1.0).cell
+    size = cell.controller_size
+    forget = cell.controller.bias_ih[size : 2 * size] + cell.controller.bias_hh[size : 2 * size]
+    torch.testing.assert_close(forget, torch.ones(size))
+    with pytest.raises(ValueError, match="forget_bias"):
+        _small(controller="feedforward", forget_bias=1.0)
+
+
+def test_head_clip_acts_as_if_the_raw_head_parameters_were_clipped() -> None:
+    """Biases of 100 clipped to 2 compute what biases of 2 compute without clipping."""
+    clipped, plain = _small(head_clip=2.0), _small()
+    for model, bias in ((clipped, 100.0), (plain, 2.0)):
+        with torch.no_grad():
+            for head in (model.cell.read_head, model.cell.write_head):
+                head.projection.weight.zero_()
+                head.projection.bias.fill_(bias)
+    x = torch.randn(2, 5, 3)
+    torch.testing.assert_close(clipped(x)[0], plain(x)[0])
+    with pytest.raises(ValueError, match="head_clip"):
+        _small(head_clip=0.0)
+
+
+def test_a_small_cosine_eps_tells_rows_of_1e_6_apart() -> None:
+    from memnets.attention import _cosine
+
+    memory = torch.tensor([[[1e-6, 0.0], [0.0, 1e-6]]])  # (1, 2, 2): two tiny orthogonal rows
+    key = torch.tensor([[[1.0, 0.0]]])  # (1, 1, 2)
+    assert _cosine(memory, key).abs().max() < 0.02  # eps 1e-8 swamps ||row||^2 = 1e-12
+    expected = torch.tensor([[[1.0, 0.0]]])
+    torch.testing.assert_close(_cosine(memory, key, 1e-16), expected, rtol=1e-3, atol=1e-3)
+    weights = _small(cosine_eps=1e-16)(torch.randn(1, 3, 3))[0]
+    assert torch.isfinite(weights).all()
