@@ -79,7 +79,8 @@ REVISION = 1
 class NTMState(NamedTuple):
     """Everything an NTM carries from one step to the next."""
 
-    controller: tuple[Tensor, Tensor] | None  # LSTM (h, c), each (B, C); None if feed-forward
+    # LSTM (h, c), each (B, C), or (B, L, C) for L > 1 stacked layers; None if feed-forward
+    controller: tuple[Tensor, Tensor] | None
     memory: Tensor  # (B, N, M)
     read_weights: Tensor  # (B, R, N)
     write_weights: Tensor  # (B, W, N)
@@ -211,6 +212,7 @@ class NTMCell(nn.Module):
         cosine_eps: float | None,
         head_clip: float | None,
         forget_bias: float | None,
+        controller_layers: int,
     ) -> None:
         super().__init__()
         for name, value in [
@@ -221,8 +223,11 @@ class NTMCell(nn.Module):
             ("memory_width", memory_width),
             ("num_read_heads", num_read_heads),
             ("num_write_heads", num_write_heads),
+            ("controller_layers", controller_layers),
         ]:
             check_positive(name, value)
+        if controller_layers > 1 and controller != "lstm":
+            raise ValueError("controller_layers > 1 needs controller='lstm'")
         _check_shift_range(shift_range)
         if controller not in ("lstm", "feedforward"):
             raise ValueError(f"controller must be 'lstm' or 'feedforward', got {controller!r}")
@@ -250,13 +255,19 @@ class NTMCell(nn.Module):
         self.memory_init = memory_init
 
         controller_input = input_size + num_read_heads * memory_width
+        self.controller_layers = controller_layers
         if controller == "lstm":
-            self.controller = nn.LSTMCell(controller_input, controller_size)
-            if forget_bias is not None:  # the forget gate's bias (i, f, g, o): b_ih + b_hh
+            self.controller = nn.LSTMCell(controller_input, controller_size)  # the first layer
+            # layers 2..L of a stacked LSTM, each reading the layer below
+            self.upper_layers = nn.ModuleList(
+                nn.LSTMCell(controller_size, controller_size) for _ in range(controller_layers - 1)
+            )
+            if forget_bias is not None:  # the forget gates' bias (i, f, g, o): b_ih + b_hh
                 with torch.no_grad():
                     gate = slice(controller_size, 2 * controller_size)
-                    self.controller.bias_ih[gate] = forget_bias
-                    self.controller.bias_hh[gate] = 0.0
+                    for layer in [self.controller, *self.upper_layers]:
+                        layer.bias_ih[gate] = forget_bias
+                        layer.bias_hh[gate] = 0.0
         else:
             self.controller = nn.Sequential(nn.Linear(controller_input, controller_size), nn.Tanh())
         head_args = dict(
@@ -318,6 +329,8 @@ class NTMCell(nn.Module):
         controller = None
         if self.controller_kind == "lstm":
             shape = (batch_size, self.controller_size)
+            if self.controller_layers > 1:
+                shape = (batch_size, self.controller_layers, self.controller_size)
             controller = (
                 torch.zeros(shape, device=device, dtype=dtype),  # (B, C) hidden
                 torch.zeros(shape, device=device, dtype=dtype),  # (B, C) cell, a separate tensor
@@ -349,8 +362,11 @@ class NTMCell(nn.Module):
                     "state.controller must be the LSTM's (h, c) pair, got "
                     f"{type(state.controller).__name__}"
                 )
+            shape = (batch, self.controller_size)
+            if self.controller_layers > 1:
+                shape = (batch, self.controller_layers, self.controller_size)
             for index, tensor in enumerate(state.controller):  # h, c
-                check_shape(f"state.controller[{index}]", tensor, (batch, self.controller_size))
+                check_shape(f"state.controller[{index}]", tensor, shape)
 
     def forward(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
         """One step: x (B, I), state -> output logits (B, O), new state."""
@@ -375,6 +391,7 @@ class NTMCell(nn.Module):
             read_first=self.access_order == "read_then_write",
             cosine_eps=self.cosine_eps,
             head_clip=self.head_clip,
+            layers=self.controller_layers,
         )
 
     def step_weights(self) -> tuple[StepWeights, Tensor, Tensor]:
@@ -396,7 +413,16 @@ class NTMCell(nn.Module):
         projections = [self.write_head.projection, self.read_head.projection]
         heads = torch.cat([p.weight for p in projections]).index_select(0, self.head_rows)
         heads_bias = torch.cat([p.bias for p in projections]).index_select(0, self.head_rows)
-        return StepWeights(recurrent, heads, heads_bias), input_weight, input_bias
+        upper = ()
+        if self.controller_kind == "lstm":
+            upper = tuple(
+                (
+                    torch.cat([layer.weight_ih, layer.weight_hh], dim=1),
+                    layer.bias_ih + layer.bias_hh,
+                )
+                for layer in self.upper_layers
+            )  # [input from below | own hidden] -> gates
+        return StepWeights(recurrent, heads, heads_bias, upper), input_weight, input_bias
 
     def _out(self) -> tuple[Tensor, Tensor]:
         return self.output.weight, self.output.bias
@@ -405,6 +431,8 @@ class NTMCell(nn.Module):
         """An LSTM state of None (allowed: zeros) as zeros."""
         if self.controller_kind == "lstm" and state.controller is None:
             zeros = state.memory.new_zeros(state.memory.shape[0], self.controller_size)
+            if self.controller_layers > 1:
+                zeros = zeros.unsqueeze(1).repeat(1, self.controller_layers, 1)  # (B, L, C)
             return state._replace(controller=(zeros, zeros.clone()))
         if self.controller_kind == "feedforward":
             return state._replace(controller=None)
@@ -426,6 +454,7 @@ class StepLayout:
     read_first: bool  # read-then-write instead of write-then-read
     cosine_eps: float | None = None  # added to squared norms in the cosine; None: by dtype
     head_clip: float | None = None  # head parameters clipped to +-head_clip before activation
+    layers: int = 1  # stacked LSTM layers
 
     @property
     def heads(self) -> int:
@@ -446,6 +475,7 @@ class StepWeights(NamedTuple):
     recurrent: Tensor  # (G, R*M + C) LSTM: [reads | hidden] -> gates; feed-forward (C, R*M)
     heads: Tensor  # (P, C) every head's parameters, rows grouped by kind (StepLayout.sizes)
     heads_bias: Tensor  # (P,)
+    upper: tuple[tuple[Tensor, Tensor], ...] = ()  # stacked LSTM layers 2..L: (4C, 2C), (4C,)
 
 
 def _head_rows(read_heads: int, write_heads: int, width: int, shifts: int) -> Tensor:
@@ -491,13 +521,24 @@ def _step(
     batch, writes = gates_x.shape[0], layout.write_heads
     reads = state.reads.flatten(1)  # (B, R*M)
     if layout.controller == "lstm":
-        hidden, cell = state.controller
-        recurrent_input = torch.cat([reads, hidden], dim=-1)  # (B, R*M + C)
+        hiddens, cells = state.controller  # (B, C) each, or (B, L, C) when stacked
+        if layout.layers > 1:
+            hiddens, cells = hiddens.unbind(1), cells.unbind(1)  # L x (B, C)
+        else:
+            hiddens, cells = (hiddens,), (cells,)
+        recurrent_input = torch.cat([reads, hiddens[0]], dim=-1)  # (B, R*M + C)
         gates = torch.addmm(gates_x, recurrent_input, weights.recurrent.t())  # (B, 4C)
-        in_gate, forget_gate, candidate, out_gate = gates.chunk(4, dim=-1)  # (B, C) each
-        cell = torch.sigmoid(forget_gate) * cell + torch.sigmoid(in_gate) * torch.tanh(candidate)
-        hidden = torch.sigmoid(out_gate) * torch.tanh(cell)  # (B, C)
-        controller = (hidden, cell)
+        hidden, cell = _lstm_gates(gates, cells[0])
+        new_hiddens, new_cells = [hidden], [cell]
+        for (weight, bias), own_hidden, own_cell in zip(weights.upper, hiddens[1:], cells[1:]):
+            layer_input = torch.cat([hidden, own_hidden], dim=-1)  # (B, 2C): layer below, own
+            hidden, cell = _lstm_gates(torch.addmm(bias, layer_input, weight.t()), own_cell)
+            new_hiddens.append(hidden)
+            new_cells.append(cell)
+        if layout.layers > 1:
+            controller = (torch.stack(new_hiddens, dim=1), torch.stack(new_cells, dim=1))
+        else:
+            controller = (hidden, cell)
     else:
         hidden = torch.tanh(torch.addmm(gates_x, reads, weights.recurrent.t()))  # (B, C)
         controller = None
@@ -531,6 +572,13 @@ def _step(
         read_weights = _address(memory, state.read_weights, *heads[1], eps)  # (B, R, N)
         read_vectors = read_weights @ memory  # (B, R, M)
     return hidden, NTMState(controller, memory, read_weights, write_weights, read_vectors)
+
+
+def _lstm_gates(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
+    """LSTM update from pre-activations (B, 4C) in the order i, f, g, o -> (hidden, cell)."""
+    in_gate, forget_gate, candidate, out_gate = gates.chunk(4, dim=-1)  # (B, C) each
+    cell = torch.sigmoid(forget_gate) * cell + torch.sigmoid(in_gate) * torch.tanh(candidate)
+    return torch.sigmoid(out_gate) * torch.tanh(cell), cell  # (B, C), (B, C)
 
 
 def _keep_where(valid: Tensor, new: NTMState, old: NTMState) -> NTMState:
@@ -628,7 +676,10 @@ class NTM(nn.Module):
     addressing (None: 1e-8 in float32, which swamps rows of 1e-6: every unwritten row then has
     cosine ~0; e.g. 1e-16 tells them apart); ``head_clip`` clips the heads' raw parameters to
     +-head_clip before their activations (Collier & Beel: 20); ``forget_bias`` the LSTM forget
-    gate's initial bias (Collier & Beel: 1; None: PyTorch's uniform initialisation).
+    gate's initial bias (Collier & Beel: 1; None: PyTorch's uniform initialisation);
+    ``controller_layers`` stacked LSTM layers (the paper's priority-sort LSTM had 2 x 100),
+    the top layer's output feeding the heads and the output layer; the state's (h, c) are
+    then (B, L, C).
 
     ``compile=True`` runs training steps (grad enabled, module in training mode, no internals
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,
@@ -658,6 +709,7 @@ class NTM(nn.Module):
         cosine_eps: float | None = None,
         head_clip: float | None = None,
         forget_bias: float | None = None,
+        controller_layers: int = 1,
         batch_first: bool = True,
         compile: bool = False,
         compile_chunk: int = 1,
@@ -681,6 +733,7 @@ class NTM(nn.Module):
             cosine_eps=cosine_eps,
             head_clip=head_clip,
             forget_bias=forget_bias,
+            controller_layers=controller_layers,
         )
         self.batch_first = batch_first
         # not `self.compile`: that is nn.Module.compile, which compiles the whole module

@@ -71,7 +71,17 @@ def reference_forward(ntm, x: Tensor, state=None, *, read_first: bool = False):
     outputs, all_read, all_write = [], [], []
     for step in range(x.shape[1]):
         controller_input = torch.cat([x[:, step], reads.flatten(1)], dim=-1)
-        if cell.controller_kind == "lstm":
+        if cell.controller_kind == "lstm" and cell.controller_layers > 1:  # stacked: (B, L, C)
+            hs, cs = controller_state if controller_state is not None else (None, None)
+            layer_input, new_h, new_c = controller_input, [], []
+            for index, layer in enumerate([cell.controller, *cell.upper_layers]):
+                pair = None if hs is None else (hs[:, index], cs[:, index])
+                layer_input, c = layer(layer_input, pair)
+                new_h.append(layer_input)
+                new_c.append(c)
+            hidden = layer_input
+            controller_state = (torch.stack(new_h, dim=1), torch.stack(new_c, dim=1))
+        elif cell.controller_kind == "lstm":
             hidden, c = cell.controller(controller_input, controller_state)
             controller_state = (hidden, c)
         else:

@@ -261,3 +261,20 @@ def test_a_small_cosine_eps_tells_rows_of_1e_6_apart() -> None:
     torch.testing.assert_close(_cosine(memory, key, 1e-16), expected, rtol=1e-3, atol=1e-3)
     weights = _small(cosine_eps=1e-16)(torch.randn(1, 3, 3))[0]
     assert torch.isfinite(weights).all()
+
+
+def test_a_stacked_controller_carries_every_layers_state() -> None:
+    model = _small(controller_layers=2)
+    state = model.initial_state(3)
+    assert state.controller[0].shape == (3, 2, 6) and state.controller[1].shape == (3, 2, 6)
+    x = torch.randn(3, 6, 3)
+    whole, final = model(x)
+    first, middle = model(x[:, :2])
+    rest, _ = model(x[:, 2:], middle)
+    torch.testing.assert_close(torch.cat([first, rest], dim=1), whole)
+    assert not torch.equal(final.controller[0][:, 0], final.controller[0][:, 1])
+    flat = middle._replace(controller=(middle.controller[0][:, 0], middle.controller[1][:, 0]))
+    with pytest.raises(ValueError, match=r"state.controller\[0\].*\(3, 2, 6\)"):
+        model(x[:, 2:], flat)
+    with pytest.raises(ValueError, match="controller_layers"):
+        _small(controller="feedforward", controller_layers=2)

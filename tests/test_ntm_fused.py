@@ -28,15 +28,16 @@ CASES = [  # controller, read heads, write heads, shift range, slots
     ("feedforward", 1, 1, 3, 7),
     ("feedforward", 2, 1, 5, 4),
     ("lstm", 1, 2, 9, 3),  # the shift range wraps the memory more than once
+    ("lstm", 2, 1, 3, 6, 3),  # three stacked LSTM layers (an option added since)
 ]
 
 
-def build(controller, reads, writes, shifts, slots, **options) -> NTM:
+def build(controller, reads, writes, shifts, slots, layers=1, **options) -> NTM:
     torch.manual_seed(0)
     return NTM(
         input_size=5, output_size=4, controller=controller, controller_size=12,
         memory_slots=slots, memory_width=4, num_read_heads=reads, num_write_heads=writes,
-        shift_range=shifts, memory_init="random", **options,
+        shift_range=shifts, memory_init="random", controller_layers=layers, **options,
     ).to(D)  # fmt: skip
 
 
