@@ -3,9 +3,10 @@
     python bench/memn2n_epoch.py --data-dir /path/to/tasks_1-20_v1-2 [--task 1] [--epochs 4] \
         [--runs 1 10]
 
-The model of ``configs/memn2n_babi.yaml`` (``memn2n_babi_1k``, sized by the data module: 3
-hops, d = 20, memory 50, RN 0.1) under :class:`QAModule`'s defaults (batch 32, SGD, linear
-start, each weight's gradient norm clipped at 40), validation after every epoch, no logger, no
+The model, module and data settings of ``configs/memn2n_babi.yaml`` (the authors' protocol,
+sized by the data module: 3 hops, d = 20, memory min(50, longest story), time-gap noise 0.1,
+batch 32, SGD, linear start, each weight's gradient norm clipped at 40), validation after
+every epoch, no logger, no
 checkpoints, one thread unless ``--threads``. Prints, for one 1k task and 10k task 1 (when its
 files are there): seconds per epoch (train + validation; the median of the timed epochs, the
 first is warm-up), milliseconds per training step (forward, backward and optimiser step of
@@ -22,13 +23,15 @@ import itertools
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import lightning
 import torch
+import yaml
 from memnets_tasks.babi.datamodule import BabiDataModule
 from memnets_tasks.babi.reader import available_tasks
 
-from memnets.memn2n import memn2n_babi_1k
+from memnets.memn2n import MemN2N
 from memnets.training.qa_module import QAModule, masked_cross_entropy
 
 
@@ -46,10 +49,19 @@ class EpochTimer(lightning.Callback):
             self.seconds.append(time.perf_counter() - self.started)
 
 
+CONFIG = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "memn2n_babi.yaml")
+                        .read_text())  # fmt: skip
+MODULE = dict(CONFIG["model"]["init_args"])  # the QA module's settings ...
+MODEL = MODULE.pop("model")["init_args"]  # ... and the model's
+DATA = {key: CONFIG["data"]["init_args"][key] for key in ("memory_size", "batch_size")}
+
+
 def module(data: BabiDataModule) -> QAModule:
-    model = memn2n_babi_1k(data.vocab_size, data.num_answers, answer_word_ids=data.answer_word_ids,
-                           memory_size=data.memory_size)  # fmt: skip
-    return QAModule(model, run_seeds=data.run_seeds)
+    """The model and training settings of configs/memn2n_babi.yaml, sized by the data."""
+    model = MemN2N(vocab_size=data.vocab_size, num_answers=data.num_answers,
+                   answer_word_ids=data.answer_word_ids, memory_size=data.memory_size,
+                   **MODEL)  # fmt: skip
+    return QAModule(model, run_seeds=data.run_seeds, **MODULE)
 
 
 def measure(task: int, setting: str, data_dir: str, epochs: int, runs: int) -> dict[str, float]:
@@ -59,7 +71,7 @@ def measure(task: int, setting: str, data_dir: str, epochs: int, runs: int) -> d
     started = time.perf_counter()
     seeds = list(range(runs)) if runs > 1 else None
     data = BabiDataModule(
-        task=task, setting=setting, source="directory", data_dir=data_dir, run_seeds=seeds
+        task=task, setting=setting, source="directory", data_dir=data_dir, run_seeds=seeds, **DATA
     )
     data.setup("fit")
     load = time.perf_counter() - started
@@ -74,7 +86,9 @@ def measure(task: int, setting: str, data_dir: str, epochs: int, runs: int) -> d
     trainer.test(qa, datamodule=data, verbose=False)
     test = time.perf_counter() - started
 
-    single = BabiDataModule(task=task, setting=setting, source="directory", data_dir=data_dir)
+    single = BabiDataModule(
+        task=task, setting=setting, source="directory", data_dir=data_dir, **DATA
+    )
     model = module(single).model.train()  # a bare step of one run: forward, loss, backward, SGD
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     batches = [batch for batch, _ in zip(single.train_dataloader(), range(10))]
