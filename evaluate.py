@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None):
     parser.add_argument("--episodes", type=int, default=None, help="sequences per length")
     parser.add_argument("--out", default="results/generalisation")
     args = parser.parse_args(argv)
+    for name, values in (("--lengths", args.lengths), ("--episodes", [args.episodes])):
+        bad = [value for value in values if value is not None and value < 1]
+        if bad:
+            parser.error(f"{name} must be positive integers, got {bad}")
     checkpoint = Path(args.ckpt)
     config = checkpoint.parent.parent / "config.yaml"  # run/checkpoints/x.ckpt -> run/
     if not checkpoint.is_file() or not config.is_file():

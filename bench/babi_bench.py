@@ -150,16 +150,17 @@ def errors_by_task(run: dict[str, Any]) -> dict[int, float]:
 
 
 def check_data(data_dir: str, setting: str, tasks: list[int], *, joint: bool) -> set[int]:
-    """The tasks without files; exits naming the missing path when ``data_dir`` holds no task of
-    ``setting`` at all, or lacks one of a joint run's tasks."""
+    """The tasks without files; exits naming the missing path, before anything is written,
+    when ``data_dir`` holds none of ``tasks`` of ``setting``, or lacks one of a joint run's
+    tasks. (:func:`evaluate` trains the others, then exits non-zero naming the missing ones.)"""
     from memnets_tasks.babi.reader import available_tasks, find_task_files
 
     try:
         available = available_tasks(data_dir, setting=setting)
-        for task in tasks if joint else [] if available else tasks[:1]:
+        for task in tasks if joint else [] if set(tasks) & set(available) else tasks[:1]:
             find_task_files(data_dir, task, setting=setting)
     except (OSError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None
+        protocols.no_data(str(error))
     return set(tasks) - set(available)
 
 
@@ -363,17 +364,15 @@ def markdown(state: dict[str, Any], rows: list[dict[str, Any]], paper_column: st
 
 
 def write(out: Path, state: dict[str, Any], paper: dict[int, float], paper_column: str) -> None:
-    """OUT.json (every run, the protocol, the command) and OUT.md, each replaced atomically."""
+    """OUT.json (every run, the protocol, the command) and OUT.md, each replaced atomically;
+    never with fewer runs than OUT.json held (``protocols.replace_results``)."""
     rows = task_rows(state, paper)
     state["summary"] = {"rows": rows, "columns": summarise(rows, ERRORS)}
-    for suffix, text in (
-        (".json", json.dumps(state, indent=1, sort_keys=True) + "\n"),
-        (".md", markdown(state, rows, paper_column)),
-    ):
-        path = out.with_suffix(suffix)
-        temporary = path.with_suffix(suffix + ".tmp")
-        temporary.write_text(text)
-        temporary.replace(path)  # a kill never leaves half a file
+    files = {
+        out.with_suffix(".json"): json.dumps(state, indent=1, sort_keys=True) + "\n",
+        out.with_suffix(".md"): markdown(state, rows, paper_column),
+    }
+    protocols.replace_results(files, count=protocols.json_runs, counted=out.with_suffix(".json"))
 
 
 def read(out: Path) -> dict[str, Any] | None:
@@ -487,7 +486,7 @@ def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defa
     out.parent.mkdir(parents=True, exist_ok=True)
     write(out, state, paper, paper_column)
     if args.table_only:
-        return out
+        jobs = []  # (the missing tasks are still reported, below)
 
     def record(run: dict[str, Any]) -> None:
         key = run_key(sorted(errors_by_task(run)), run["seed"])
@@ -511,4 +510,9 @@ def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defa
                 for run in future.result():
                     record(run)
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}", flush=True)
+    if missing:  # the table lists them; the command still fails
+        protocols.no_data(
+            f"no {setting} data for tasks {sorted(missing)} in {args.data_dir} (listed as "
+            f"'no data' in {out.with_suffix('.md')})"
+        )
     return out

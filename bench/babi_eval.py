@@ -15,7 +15,10 @@ command and machine) and ``OUT.md``: per task the test error of the seed with th
 training error (the paper's rule: the last epoch's running error; ties: lower validation
 error, then lower seed), of the seed with the lowest validation error, the median, and the
 paper's PE LS RN column from ``DATA_DIR/paper_memn2n_table.csv`` when it is there, with the
-mean and the failed tasks (> 5%). Tasks without files are listed as "no data".
+mean and the failed tasks (> 5%). Tasks without files are listed as "no data", and the
+command, having trained the others, exits with status 1 naming them (``--tasks`` without
+them succeeds); when none of ``--tasks`` has files it stops before writing anything. No
+command replaces ``OUT.json`` with one of fewer runs (``bench/protocols.py``).
 
 Resumable: runs cached in ``OUT.json`` under the same protocol are not run again (see
 ``babi_bench.py`` for what a protocol is), and the files are rewritten after every run.

@@ -12,7 +12,8 @@ lengths). Results are cached per task and seed in ``results/ntm_results.json`` (
 relative to the repository), each with the hash of the config its task's runs resolve to
 (``bench/protocols.py``): a cached run is reused only under the same protocol; one of another
 protocol is kept under ``TASK/SEED/HASH`` and left out of the table, which is written to
-``results/ntm_results.md``.
+``results/ntm_results.md``. Neither file is ever replaced by one with fewer runs
+(``protocols.replace_results``); a run whose logs hold no training events stops the command.
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-from protocols import NOT_RESULTS, protocol, protocol_hash, resolve
+from protocols import (
+    NOT_RESULTS,
+    json_runs,
+    no_data,
+    protocol,
+    protocol_hash,
+    replace_results,
+    resolve,
+    table_rows,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,6 +57,8 @@ def read_run(log_dir: Path, threshold: float) -> dict:
     events.Reload()
     tags = set(events.Tags()["scalars"])
     val = events.Scalars("val/bit_errors") if "val/bit_errors" in tags else []
+    if not {"train/loss", "train/sequences"} <= tags:
+        no_data(f"{ROOT / log_dir} holds no training events (train/loss, train/sequences)")
     sequences = {e.step: e.value for e in events.Scalars("train/sequences")}
     losses = events.Scalars("train/loss")
     start = min(e.wall_time for e in losses)
@@ -161,7 +173,9 @@ def main() -> None:
                 cache["runs"][f"{key}/{cached.get('protocol_hash', 'unknown')}"] = cached
             cache["runs"][key] = {**run(task, seed, args), "protocol_hash": digest}
             cache["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
-            cache_file.write_text(json.dumps(cache, indent=1))
+            replace_results(
+                {cache_file: json.dumps(cache, indent=1)}, count=json_runs, counted=cache_file
+            )
             print(json.dumps(cache["runs"][key], indent=1), flush=True)
     header = [
         "# NTM results on the algorithmic tasks",
@@ -177,7 +191,10 @@ def main() -> None:
         "",
     ]
     current = [run for key, run in cache["runs"].items() if key.count("/") == 1]
-    out.with_suffix(".md").write_text("\n".join(header) + table(current, args.threshold) + "\n")
+    text = "\n".join(header) + table(current, args.threshold) + "\n"
+    replace_results(
+        {out.with_suffix(".md"): text}, count=table_rows, counted=out.with_suffix(".md")
+    )
     print(out.with_suffix(".md").read_text())
 
 

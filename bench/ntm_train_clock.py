@@ -11,7 +11,8 @@ and writes a table: wall clock of the whole process (start-up, compilation, trai
 validation, the final test), the training time and sequences the run's summary reports,
 whether copy was solved (validation bit errors below 0.1 per sequence, the config's
 EarlyStopping) and the test bit errors. Options after ``--`` go to ``train.py`` (e.g.
-``-- --data.init_args.same_length_batches false`` to compare).
+``-- --data.init_args.same_length_batches false`` to compare). ``--out`` never replaces a
+table of more runs than this one; a failed run stops the command before anything is written.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from protocols import machine
+from protocols import machine, replace_results, table_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,9 +104,8 @@ def main() -> None:
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+    if args.out:  # never over a table of more runs (protocols.replace_results)
+        replace_results({Path(args.out): text}, count=table_rows, counted=Path(args.out))
 
 
 if __name__ == "__main__":

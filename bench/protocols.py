@@ -9,6 +9,11 @@ and null entries (null is the default of optional arguments, so an optional argu
 later keeps the keys), and adds the model code's revision (bumped by a change of its
 mathematics, so that runs of earlier code are kept but not reused); :func:`protocol_hash` is
 its key.
+
+Results files are never lost to a typo: :func:`replace_results` writes them atomically and
+refuses to replace a file that holds more runs than the new text (a narrower ``--seeds``, a
+cache that was not found, a wrong ``--out``), and :func:`no_data` is how a driver stops, with
+a non-zero status, when the data it was asked to use is not there.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import io
 import json
 import os
 import platform
+import re
 import warnings
-from typing import Any
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NoReturn
 
 import yaml
 
@@ -90,3 +98,51 @@ def machine() -> str:
         f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
         f"torch {torch.__version__}"
     )
+
+
+# results files
+
+
+def json_runs(text: str) -> int:
+    """The runs of a results JSON (its ``runs`` mapping)."""
+    return len(json.loads(text).get("runs") or {})
+
+
+def table_rows(text: str) -> int:
+    """The body rows of the Markdown tables in ``text`` (one run a row)."""
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    separators = [line for line in rows if re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", line.strip())]
+    return len(rows) - 2 * len(separators)  # less each table's header and separator
+
+
+def replace_results(files: Mapping[Path, str], *, count: Callable[[str], int], counted: Path):
+    """Write ``files`` (path -> text), each replaced atomically, unless that would lose runs.
+
+    ``counted`` is the file whose runs ``count`` counts (the others, tables of the same runs,
+    follow it). When it exists and holds more runs than its new text, nothing is written and
+    the command stops with a non-zero status naming the file and both counts.
+    """
+    new = count(files[counted])
+    if counted.is_file():
+        try:
+            held = count(counted.read_text())
+        except (ValueError, OSError) as error:
+            raise SystemExit(
+                f"error: {counted} exists but cannot be read as results ({error}); "
+                "move it away or choose another --out"
+            ) from None
+        if new < held:
+            raise SystemExit(
+                f"error: {counted} holds {held} runs and would be replaced by {new}; "
+                "nothing written (another --out keeps both)"
+            )
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(text)
+        temporary.replace(path)  # a kill never leaves half a file
+
+
+def no_data(message: str) -> NoReturn:
+    """Stop a driver whose data is missing: status 1, the message naming what is missing."""
+    raise SystemExit(f"error: {message}")

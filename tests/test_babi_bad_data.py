@@ -56,17 +56,37 @@ def test_a_malformed_line_names_its_file_and_line(tmp_path, split):
     assert caught.value.line_number == BAD_LINE
 
 
-def test_the_cli_stops_on_a_malformed_file_before_training(tmp_path):
-    write(tmp_path, 1, "train")
-    bad = write(tmp_path, 1, "test", BAD)
-    arguments = [
+def fit_on(directory) -> list[str]:
+    """``train.py fit`` of the bAbI config on the files in ``directory``."""
+    return [
         "fit",
         "--config", str(ROOT / "configs" / "memn2n_babi.yaml"),
         "--data.source", "directory",
-        "--data.data_dir", str(tmp_path),
+        "--data.data_dir", str(directory),
         "--trainer.logger", "false",
-        "--trainer.default_root_dir", str(tmp_path),
+        "--trainer.default_root_dir", str(directory),
     ]  # fmt: skip
+
+
+def test_the_cli_stops_on_a_malformed_file_before_training(tmp_path):
+    write(tmp_path, 1, "train")
+    bad = write(tmp_path, 1, "test", BAD)
+    arguments = fit_on(tmp_path)
     with pytest.raises(BabiFormatError, match=f"{bad}:{BAD_LINE}:"):
+        main(arguments)
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+@pytest.mark.parametrize(
+    ("split", "text"),
+    [("train", ""), ("test", "1 Mary moved to the bathroom.\n")],
+    ids=["empty_train_file", "test_file_without_questions"],
+)
+def test_a_file_without_questions_is_named_before_training(tmp_path, split, text):
+    """Once trained zero steps and died with KeyError 'train/error_epoch'."""
+    write(tmp_path, 1, "train"), write(tmp_path, 1, "test")
+    empty = write(tmp_path, 1, split, text)
+    arguments = fit_on(tmp_path)
+    with pytest.raises(BabiFormatError, match=f"{empty}:{text.count(chr(10))}: no question"):
         main(arguments)
     assert not list(tmp_path.rglob("*.ckpt"))

@@ -1,4 +1,5 @@
-"""bench/ntm_results.py without training: reading a run's events, and the cached table."""
+"""bench/ntm_results.py without training: reading a run's events, and the cached table;
+bench/ntm_train_clock.py's ``--out``. No results file is replaced by one with fewer runs."""
 
 import json
 import os
@@ -11,6 +12,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "ntm_results.py"
+CLOCK = ROOT / "bench" / "ntm_train_clock.py"
 
 
 def test_read_run_finds_when_the_threshold_was_crossed(tmp_path):
@@ -90,3 +92,53 @@ def test_cached_runs_are_tabulated_without_training(tmp_path):
         "| priority_sort | 1 | no | - | - | 46.95 | 115.90 | - | - "
         "| cost ~18-20 bits per sequence after ~1M sequences |",
     ]
+
+
+def test_a_table_of_more_runs_is_never_replaced(tmp_path):
+    """Cached runs (nothing trains) tabulated over ``--out``'s table of more runs (its cache
+    lost or mistyped): the command fails naming the file, which stays as it was."""
+    options = ["--max-time", "00:00:00:01", "--",
+               "--model.init_args.model.init_args.compile", "false"]  # fmt: skip
+    script = runpy.run_path(str(SCRIPT))
+    args = script["argparse"].Namespace(max_time="00:00:00:01", extra=options[3:])
+    run = {"task": "copy", "seed": 1, "final_val_bit_errors": 1.0, "final_val_cost_bits": 2.0,
+           "protocol_hash": script["task_protocol"]("copy", args)}  # fmt: skip
+    (tmp_path / "ntm.json").write_text(json.dumps({"runs": {"copy/1": run}}))
+    table = tmp_path / "ntm.md"
+    table.write_text("| task | seed |\n|---|---:|\n| copy | 0 |\n| copy | 1 |\n| copy | 2 |\n")
+    before = table.read_bytes()
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--tasks", "copy", "--seeds", "1",
+         "--out", str(tmp_path / "ntm"), "--save-dir", str(tmp_path / "runs"), *options],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode != 0
+    assert f"{table} holds 3 runs and would be replaced by 1" in completed.stderr
+    assert table.read_bytes() == before
+
+
+def test_train_clock_out_never_replaces_a_table_of_more_runs(tmp_path):
+    """One seed's clock (a real, tiny ``make train`` run) with ``--out`` on a table of three
+    seeds: non-zero exit, the table byte-identical; a failing run writes nothing either."""
+    table = tmp_path / "clock.md"
+    table.write_text((ROOT / "results" / "ntm_train_clock.md").read_text())
+    before = table.read_bytes()
+    tiny = ["--model.init_args.model.init_args.compile", "false",
+            "--model.init_args.model.init_args.controller_size", "8",
+            "--model.init_args.model.init_args.memory_slots", "6",
+            "--model.init_args.model.init_args.memory_width", "4",
+            "--data.task.init_args.max_length", "3", "--data.batch_size", "4",
+            "--data.train_batches_per_epoch", "2", "--data.val_episodes", "4",
+            "--data.test_episodes", "4", "--data.generalisation_lengths", "[]",
+            "--trainer.max_steps", "2"]  # fmt: skip
+    for extra, message in [
+        (tiny, f"{table} holds 3 runs and would be replaced by 1"),
+        ([*tiny, "--data.batch_size", "0"], "train.py failed"),  # the run fails
+    ]:
+        completed = subprocess.run(
+            [sys.executable, str(CLOCK), "--seeds", "0", "--out", str(table), "--", *extra],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert completed.returncode != 0, completed.stdout
+        assert message in completed.stderr
+        assert table.read_bytes() == before

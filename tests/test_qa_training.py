@@ -413,7 +413,8 @@ def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch
         "--data-dir", str(data_dir), "--tasks", "1-3", "--seeds", "2",
         "--epochs", "1", "--linear-start-epochs", "1", "--out", str(out),
     ]  # fmt: skip
-    babi_eval.main(argv)
+    with pytest.raises(SystemExit, match=r"no 1k data for tasks \[3\] in .*babi"):
+        babi_eval.main(argv)  # trains and tables what has data, then fails on what has not
     state = json.loads(out.with_suffix(".json").read_text())
     assert sorted(state["runs"]) == ["task1/seed0", "task1/seed1", "task2/seed0", "task2/seed1"]
     assert all(run["epochs"] == 2 for run in state["runs"].values())
@@ -424,6 +425,7 @@ def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch
     assert "| 3 | no data |" in table and "40.3" in table and "bench/babi_eval.py" in table
     assert str(tmp_path) not in table.replace(str(data_dir), "").replace(str(out), "")
 
+    argv[argv.index("1-3")] = "1-2"  # the tasks with data: the commands succeed
     calls = []
     monkeypatch.setattr(babi_bench, "train_runs", lambda job: calls.append(job))
     babi_eval.main([*argv, "--data-dir", str(data_dir) + "/"])  # everything cached
@@ -436,6 +438,19 @@ def test_babi_eval_tables_caches_and_reports_missing_tasks(tmp_path, monkeypatch
     babi_eval.main([*argv, "--lr", "0.02", "--table-only"])  # another protocol: another file
     assert json.loads(out.with_suffix(".json").read_text())["runs"] == state["runs"]
     assert len(list(out.parent.glob("babi-*.json"))) == 1
+
+    files = {path: path.read_bytes() for path in out.parent.iterdir()}
+    for wrong in (
+        [*argv, "--data-dir", str(tmp_path / "nowhere")],  # a typo: nothing written
+        [*argv, "--tasks", "3", "--table-only"],
+    ):  # no data for any task asked for
+        with pytest.raises(SystemExit, match="error: .*(nowhere|task 3)"):
+            babi_eval.main(wrong)
+        assert {path: path.read_bytes() for path in out.parent.iterdir()} == files
+    fewer = {**state, "runs": dict(list(state["runs"].items())[:1])}  # would lose three runs
+    with pytest.raises(SystemExit, match=r"babi.json holds 4 runs and would be replaced by 1"):
+        babi_bench.write(out, fewer, paper={}, paper_column="1k_PE_LS_RN")
+    assert {path: path.read_bytes() for path in out.parent.iterdir()} == files
 
 
 def test_babi_eval_stops_on_a_wrong_data_dir_before_writing(tmp_path):

@@ -236,3 +236,81 @@ def test_a_qa_checkpoint_from_before_the_model_was_injected_still_tests(tmp_path
     got = tested.trainer.callback_metrics
     assert float(got["test/error"]) == pytest.approx(float(expected["test/error"]), abs=1e-6)
     assert float(got["test/loss"]) == pytest.approx(float(expected["test/loss"]), abs=1e-5)
+
+
+# inputs that are not right: named before anything runs
+
+
+def test_a_misspelt_config_key_is_named(tmp_path, capsys):
+    """On the command line and in a YAML file: LightningCLI's message names the key."""
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", *TINY, "--trainer.max_stepz", "3"])
+    assert stop.value.code != 0 and "max_stepz" in capsys.readouterr().err
+    config = tmp_path / "typo.yaml"
+    config.write_text("trainer:\n  max_stepz: 3\n")
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", *TINY, "--config", str(config)])
+    assert stop.value.code != 0 and "max_stepz" in capsys.readouterr().err
+
+
+def test_a_checkpoint_of_another_task_is_refused_naming_both(tmp_path, capsys):
+    """``train.py test`` with another task's config, and ``evaluate.py`` on a checkpoint put
+    beside another task's run config: an error naming the checkpoint's task and the config's."""
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    run = tmp_path / "ntm_copy" / "version_0"
+    last = run / "checkpoints" / "last.ckpt"
+    with pytest.raises(SystemExit) as stop:
+        main(["test", "--config", str(ROOT / "configs" / "ntm_repeat_copy.yaml"),
+              "--ckpt_path", str(last), "--trainer.logger", "false"])  # fmt: skip
+    error = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert f"checkpoint {last} was trained on copy (input size 9, output size 8" in error
+    assert "the config's data is repeat_copy (input size 10, output size 9" in error
+
+    other = tmp_path / "other_run"  # a run of another task, the copy checkpoint put in it
+    (other / "checkpoints").mkdir(parents=True)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["data"]["init_args"]["task"] = {
+        "class_path": "memnets_tasks.algorithmic.CopyTask",
+        "init_args": {"width": 5},
+    }
+    (other / "config.yaml").write_text(yaml.safe_dump(config))
+    (other / "checkpoints" / "last.ckpt").write_bytes(last.read_bytes())
+    evaluate = runpy.run_path(str(ROOT / "evaluate.py"))["main"]
+    with pytest.raises(SystemExit) as stop:
+        evaluate(["--ckpt", str(other / "checkpoints" / "last.ckpt"), "--lengths", "3",
+                  "--out", str(tmp_path / "evaluated")])  # fmt: skip
+    error = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "trained on copy (input size 9, output size 8" in error
+    assert "the config's data is copy (input size 6, output size 5" in error
+    assert not (tmp_path / "evaluated.csv").exists()
+
+
+def test_lengths_beyond_the_memory_warn_and_non_positive_lengths_are_named(tmp_path, capsys):
+    """TINY's memory has 8 slots: length 9 cannot be held (a warning naming both); length 0
+    or -1 is an error naming the argument, in train.py and in evaluate.py."""
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
+    last = tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt"
+    test = ["test", *TINY, "--ckpt_path", str(last), "--trainer.logger", "false",
+            "--data.test_episodes", "2"]  # fmt: skip
+    with pytest.warns(
+        UserWarning,
+        match=r"generalisation_lengths \[9\] need more memory .* "
+        r"copy at length L stores L input vectors, but memory_slots is 8",
+    ):
+        main([*test, "--data.generalisation_lengths", "[8,9]"])
+    with pytest.raises(
+        ValueError,
+        match=r"generalisation_lengths\[1\] must be a positive "
+        r"integer, got 0",
+    ):
+        main([*test, "--data.generalisation_lengths", "[3,0]"])
+    evaluate = runpy.run_path(str(ROOT / "evaluate.py"))["main"]
+    for bad, message in [
+        (["--lengths", "3", "-1"], "--lengths must be positive integers, got [-1]"),
+        (["--episodes", "0"], "--episodes must be positive"),
+    ]:
+        with pytest.raises(SystemExit) as stop:
+            evaluate(["--ckpt", str(last), "--out", str(tmp_path / "evaluated"), *bad])
+        assert stop.value.code == 2 and message in capsys.readouterr().err

@@ -21,6 +21,7 @@ it was.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from functools import partial
@@ -53,6 +54,65 @@ def _data_size(datamodule, *, name: str):
     return getattr(datamodule, name, None)
 
 
+def _import(class_path: str):
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _data_identity(class_path: str, arguments: dict) -> tuple[str, str] | None:
+    """What a checkpoint must share with the data it is evaluated on, and a description of it:
+    the data module's class and the task (an algorithmic task's name and its input and output
+    sizes; the bAbI task numbers). None when that cannot be told (an unknown data module)."""
+    kind = class_path.rpartition(".")[2]
+    if kind == "AlgorithmicDataModule":
+        from memnets_tasks.algorithmic import make_task
+
+        task = arguments.get("task")
+        if "task_name" in arguments:  # a checkpoint's record of its task
+            task = make_task(arguments["task_name"], **(arguments.get("task_config") or {}))
+        elif task is None:
+            task = make_task("copy")
+        else:  # a config's {class_path, init_args}
+            task = _import(task["class_path"])(**dict(task.get("init_args") or {}))
+        sizes = f"input size {task.input_size}, output size {task.output_size}"
+        return f"{kind}/{task.name}/{sizes}", f"{task.name} ({sizes}; {task.config()})"
+    if kind == "BabiDataModule":
+        tasks = arguments.get("task")
+        tasks = sorted(tasks) if isinstance(tasks, list) else [tasks]
+        return f"{kind}/{tasks}", f"bAbI task{'s' if len(tasks) > 1 else ''} {tasks}"
+    return None
+
+
+def _check_same_data(ckpt_path: str, checkpoint: dict, data) -> None:
+    """Refuse to evaluate a checkpoint on another task's data, naming both."""
+    saved = checkpoint.get("datamodule_hyper_parameters")
+    if not saved or data is None or not getattr(data, "class_path", None):
+        return
+    try:
+        trained = _data_identity(saved["_class_path"], dict(saved))
+        given = _data_identity(data.class_path, _plain(data.get("init_args")))
+    except (ImportError, KeyError, TypeError, ValueError, AttributeError):
+        return  # a data module or task this check does not know: Lightning's own errors apply
+    if trained is None or given is None:
+        return
+    if trained[0] != given[0] or (
+        saved["_class_path"].rpartition(".")[2] != data.class_path.rpartition(".")[2]
+    ):
+        raise ConfigError(
+            f"checkpoint {ckpt_path} was trained on {trained[1]} "
+            f"({saved['_class_path'].rpartition('.')[2]}), but the config's data is {given[1]} "
+            f"({data.class_path.rpartition('.')[2]}): give the config of the checkpoint's run "
+            "(its config.yaml, beside checkpoints/) or a checkpoint of this task"
+        )
+
+
+def _plain(value):
+    """A jsonargparse Namespace (nested) as dicts."""
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return dict(value or {})
+
+
 class MemnetsCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument(
@@ -75,6 +135,9 @@ class MemnetsCLI(LightningCLI):
                 "checkpoint.monitor": "val/bit_errors",
                 "checkpoint.mode": "min",
                 "checkpoint.filename": "best-{step}",
+                # at the end of the validation, never after the epoch's end hooks: Lightning
+                # does not resume exactly from there (memnets.training.resume)
+                "checkpoint.save_on_train_epoch_end": False,
             }
         )
         parser.add_lightning_class_args(MemoryPictures, "pictures")
@@ -103,6 +166,7 @@ class MemnetsCLI(LightningCLI):
         if not ckpt_path or not Path(ckpt_path).is_file():
             return
         checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+        _check_same_data(ckpt_path, checkpoint, self.config[self.config.subcommand].get("data"))
         hparams = dict(checkpoint.get("hyper_parameters", {}))
         hparams.pop("_instantiator", None)
         if "_class_path" not in hparams:
@@ -217,6 +281,9 @@ def main(args: list[str] | None = None) -> MemnetsCLI:
     except NonFiniteError as error:
         print(f"\nerror: {error}", file=sys.stderr)
         raise SystemExit(1) from error
+    except ConfigError as error:  # e.g. a checkpoint of another task
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
     except ValueError as error:
         # A data module that cannot read its data fails while the CLI links its sizes into
         # the model; jsonargparse wraps that error: raise the data module's own (file:line).

@@ -13,7 +13,9 @@ model on longer sequences is an ordinary ``test`` run:
 table), ``OUT.csv`` and ``OUT.png`` (bit errors vs length), and logs the scalars per length and
 the plot to TensorBoard when the run has a TensorBoard logger. Without ``out`` the files go to
 the logger's folder (``generalisation.*``), or nowhere when there is no logger. The same
-happens at the end of ``fit``, where the best checkpoint is tested.
+happens at the end of ``fit``, where the best checkpoint is tested. A generalisation length
+whose inputs cannot all fit in the model's memory (more vectors than ``memory_slots``) is
+warned about when the run starts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import csv
 import shlex
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +32,7 @@ import torch
 
 from memnets.training.pictures import plt
 
-__all__ = ["GeneralisationReport", "LengthResult", "write_table"]
+__all__ = ["GeneralisationReport", "LengthResult", "memory_capacity_warning", "write_table"]
 
 METRICS = ("bit_errors", "cost_bits", "perfect")
 
@@ -85,6 +88,31 @@ def write_table(results: list[LengthResult], out: Path, *, title: str, command: 
     return figure
 
 
+def memory_capacity_warning(model, datamodule) -> str | None:
+    """A warning when a generalisation length needs more memory slots than the model has
+    (an NTM writing every input vector into a slot of its own: ``L`` vectors for copy, repeat
+    copy and the sorts, ``L * item_length`` for associative recall); None otherwise. Errors
+    at those lengths then measure the memory's size, not generalisation."""
+    lengths = list(getattr(datamodule, "generalisation_lengths", None) or [])
+    slots = getattr(model, "memory_slots", None)
+    if slots is None:
+        slots = getattr(getattr(model, "cell", None), "memory_slots", None)
+    if not lengths or not isinstance(slots, int):
+        return None
+    task = getattr(datamodule, "task", None)
+    per_item = int(getattr(task, "item_length", 1) or 1)
+    too_long = [length for length in lengths if length * per_item > slots]
+    if not too_long:
+        return None
+    name = getattr(task, "name", "the task")
+    vectors = "" if per_item == 1 else f" x item_length {per_item}"
+    return (
+        f"generalisation_lengths {too_long} need more memory than the model has: {name} at "
+        f"length L stores L{vectors} input vectors, but memory_slots is {slots}; bit errors "
+        f"at those lengths measure the memory's size, not generalisation"
+    )
+
+
 class GeneralisationReport(lightning.Callback):
     """After a test run over generalisation lengths, write the bit-error-vs-length table.
 
@@ -96,6 +124,12 @@ class GeneralisationReport(lightning.Callback):
     def __init__(self, out: str | None = None) -> None:
         super().__init__()
         self.out = out
+
+    def setup(self, trainer: lightning.Trainer, pl_module, stage: str) -> None:
+        if stage in ("fit", "test") and trainer.is_global_zero:
+            message = memory_capacity_warning(getattr(pl_module, "model", None), trainer.datamodule)
+            if message:
+                warnings.warn(message, stacklevel=1)
 
     def on_test_end(self, trainer: lightning.Trainer, pl_module) -> None:
         lengths = list(getattr(trainer.datamodule, "generalisation_lengths", None) or [])

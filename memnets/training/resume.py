@@ -12,9 +12,15 @@ progress; a checkpoint needs three more things for that:
 * a ``last.ckpt`` written where Lightning's restore logic picks up exactly:
   :class:`ResumableCheckpoint`.
 
-Where that is: Lightning resumes exactly from the points where its ``ModelCheckpoint`` saves,
-the end of a training step (``on_train_batch_end``) and the end of a validation
-(``on_validation_end``). It does not from the point where it raises on SIGTERM (after the
+Where that is: Lightning resumes exactly from the end of a training step
+(``on_train_batch_end``) and the end of a validation (``on_validation_end``). It does not from
+the end of an epoch (``on_train_epoch_end``, where ``ModelCheckpoint`` saves by default when
+the validation runs once an epoch: a run resumed from there trains on other batches and logs
+every later metric one step late), so the CLI's checkpoint sets ``save_on_train_epoch_end``
+false: every checkpoint a run leaves behind, ``last.ckpt`` and the best ones, is written at
+the end of a validation or of a step, and a run killed outright (SIGKILL, out of memory, a
+power cut) resumes exactly from any of them (``tests/test_crash_resume.py``). Nor does it
+resume exactly from the point where it raises on SIGTERM (after the
 step's validation and bookkeeping): after a step with a validation, a run resumed from there
 logs every later metric one step late. So :class:`ResumableCheckpoint` takes over SIGINT and
 SIGTERM while training, writes ``last.ckpt`` at the end of the step during which the signal
@@ -92,19 +98,44 @@ def _set_lightning_stop(trainer: lightning.Trainer, value: bool) -> None:
 
 
 class TrainingStateCheckpoint(lightning.Callback):
-    """Save the global random generators' states in every checkpoint; restore them on resume.
+    """Save the global random generators' states and the trainer's ``callback_metrics`` in
+    every checkpoint; restore them on resume.
+
+    The metrics matter for a checkpoint written at the end of the validation that closes an
+    epoch: after it, in the same epoch, early stopping (``check_on_train_epoch_end``) and
+    epoch-end callbacks read that validation's metrics, which a resumed run, not repeating the
+    validation, would otherwise not have (a strict ``EarlyStopping`` stops with "metric ...
+    not available", a lenient one skips a check the uninterrupted run made).
 
     Under DDP the checkpoint holds rank 0's states and every rank restores those.
     """
 
     key = "random_states"
+    metrics_key = "callback_metrics"
+    _metrics: dict[str, torch.Tensor] | None = None  # loaded, put back when training starts
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
         checkpoint[self.key] = random_states()
+        checkpoint[self.metrics_key] = {
+            name: value.detach().cpu()
+            for name, value in trainer.callback_metrics.items()
+            if isinstance(value, torch.Tensor)
+        }
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
-        if self.key in checkpoint and trainer.state.fn == TrainerFn.FITTING:
+        if trainer.state.fn != TrainerFn.FITTING:
+            return
+        if self.key in checkpoint:
             set_random_states(checkpoint[self.key])
+        self._metrics = checkpoint.get(self.metrics_key)
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        # after Lightning has reset its metrics for the run (which it does after restoring)
+        if self._metrics:
+            trainer.callback_metrics.update(
+                {name: value.to(pl_module.device) for name, value in self._metrics.items()}
+            )
+        self._metrics = None
 
 
 class ResumableCheckpoint(ModelCheckpoint):

@@ -227,10 +227,28 @@ def parse_babi_lines(lines: Iterable[str], *, source: str = "<lines>") -> list[Q
 
 
 def read_babi_file(path: str | Path) -> list[QASample]:
-    """Read one bAbI file (UTF-8) into :class:`QASample` s; see :func:`parse_babi_lines`."""
+    """Read one bAbI file (UTF-8) into :class:`QASample` s; see :func:`parse_babi_lines`.
+
+    A file without a single question (empty, or story lines only) raises
+    :class:`BabiFormatError` at its end: nothing could be trained or tested on it.
+    """
     path = Path(path)
     with path.open(encoding="utf-8", newline="") as handle:
-        return parse_babi_lines(handle, source=str(path))
+        lines = handle.readlines()
+    samples = parse_babi_lines(lines, source=str(path))
+    if not samples:
+        raise BabiFormatError(
+            f"no question in the file ({len(lines)} lines; "
+            + (
+                "empty)"
+                if not lines
+                else "a bAbI file needs 'ID question?\tanswer\tsupport' lines)"
+            ),
+            source=str(path),
+            line_number=len(lines),
+            line=lines[-1] if lines else "",
+        )
+    return samples
 
 
 # ---------------------------------------------------------------------------
