@@ -154,6 +154,11 @@ class ResumableDataLoader(DataLoader):
     or a different epoch starts from its first batch. The skip is exact when the order of
     batches depends on the epoch only (see the module docstring); with a sampler that has no
     ``epoch`` the skip applies to the next iteration, whatever it is.
+
+    Under DDP the checkpoint holds rank 0's state and every rank loads it: that is every
+    rank's own, as ``DistributedSampler`` deals every rank a share of one length (padded), so
+    the ranks hand out batch for batch together (``tests/test_ddp_data.py`` resumes a DDP run
+    and compares what each rank receives).
     """
 
     # instance state, as class defaults: DataLoader.__init__ is not overridden

@@ -7,6 +7,8 @@ Both tests are ``slow``: most of their time is two interpreters importing torch 
 Checked: the run finishes on both ranks, the summary is printed once (rank 0), the memory
 pictures are logged once per interval (not once per rank), the checkpoint is written, and each
 rank trained on its own share of every batch of episodes (``train/sequences`` counts both).
+The data each rank actually receives, and an exact resume under DDP, are checked in
+``tests/test_ddp_data.py``.
 """
 
 from __future__ import annotations

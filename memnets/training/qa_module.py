@@ -71,6 +71,7 @@ from torch import Tensor, nn
 from memnets.memn2n import MemN2N
 from memnets.training.guards import check_finite_gradients, check_finite_loss
 from memnets.training.pictures import hop_attention_figure
+from memnets.training.resume import for_this_rank, gather_per_rank
 
 __all__ = [
     "QAModule",
@@ -406,8 +407,13 @@ class QAModule(lightning.LightningModule):
                 self.log(f"train/error_epoch_run{run}", errors[run], **log)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # the epoch's sums so far: a run resumed mid-epoch reports the same epoch means
-        checkpoint["train_totals"] = self._train_totals.detach().cpu().clone()
+        # the epoch's sums so far: a run resumed mid-epoch reports the same epoch means; every
+        # rank's own under DDP, a list by global rank (a collective: every rank is here)
+        totals = self._train_totals.detach().cpu().clone()
+        trainer = self._trainer
+        checkpoint["train_totals"] = (
+            [totals] if trainer is None else gather_per_rank(trainer, totals)
+        )
         if self._generators is not None:  # each run's noise stream, for an exact resume
             checkpoint["run_generators"] = [g.get_state() for g in self._generators]
 
@@ -416,7 +422,15 @@ class QAModule(lightning.LightningModule):
         if "answer_word_ids" in state:  # written before the model held the answer words
             state["model.answer_word_ids"] = state.pop("answer_word_ids")
         if "train_totals" in checkpoint:
-            totals = checkpoint["train_totals"].to(self.device)
+            totals = checkpoint["train_totals"]  # a tensor before the sums were per rank
+            if isinstance(totals, list):
+                trainer = self._trainer
+                totals = (
+                    totals[0]
+                    if trainer is None
+                    else for_this_rank(trainer, totals, what="training sums of the epoch")
+                )
+            totals = totals.to(self.device)
             self._train_totals = totals.reshape(self.runs, 4)  # (4,) before runs existed
         if "run_generators" in checkpoint and self.run_parameters is not None:
             self._generator_states = checkpoint["run_generators"]  # set on the model's device

@@ -7,8 +7,8 @@ progress; a checkpoint needs three more things for that:
 
 * where the training loader was in its epoch: ``tasks.loading.ResumableDataLoader``, whose
   state Lightning saves and restores itself;
-* the random generators of Python, NumPy and torch (MemN2N's random noise draws from torch's):
-  :class:`TrainingStateCheckpoint`;
+* the random generators of Python, NumPy and torch (MemN2N's random noise draws from torch's),
+  each process's own under DDP: :class:`TrainingStateCheckpoint`;
 * a ``last.ckpt`` written where Lightning's restore logic picks up exactly:
   :class:`ResumableCheckpoint`.
 
@@ -29,6 +29,17 @@ Lightning stop. The process exits with ``128 + signal`` (130 after Ctrl-C, 143 a
 A second Ctrl-C stops at once without saving; any other exception (a non-finite loss among
 them) saves nothing, so ``last.ckpt`` stays the last one written from a good state. Under DDP
 the decision to stop is taken by all ranks together (one signalled rank suffices).
+
+Under DDP a checkpoint is written by rank 0 but its contents are built on every rank
+(``Trainer.save_checkpoint`` is collective), and what differs between ranks travels once per
+rank: :func:`gather_per_rank` collects a value from every rank into a list by global rank, and
+:func:`for_this_rank` hands each rank its own entry back on resume. The random states and
+callback metrics (:class:`TrainingStateCheckpoint`) and ``QAModule``'s epoch sums travel so;
+the training loader's position does not need to (``DistributedSampler`` gives every rank the
+same number of batches, so every rank's loader is at the same position). A resumed DDP run
+replays the uninterrupted one exactly with the same number of processes
+(``tests/test_ddp_data.py``); with another number it continues, each rank taking the entry of
+rank ``rank % n``, with a warning (the data are dealt differently then anyway).
 
 Not covered: epoch-level training metrics that a LightningModule accumulates through
 ``self.log(..., on_epoch=True)`` in ``training_step`` (Lightning does not checkpoint those
@@ -51,9 +62,17 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-__all__ = ["ResumableCheckpoint", "TrainingStateCheckpoint", "random_states", "set_random_states"]
+__all__ = [
+    "ResumableCheckpoint",
+    "TrainingStateCheckpoint",
+    "for_this_rank",
+    "gather_per_rank",
+    "random_states",
+    "set_random_states",
+]
 
 _SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
@@ -88,6 +107,37 @@ def set_random_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+def gather_per_rank(trainer: lightning.Trainer, value: Any) -> list[Any]:
+    """``value`` of every process, by global rank: ``[value]`` in a single process.
+
+    For per-process state in a checkpoint (which rank 0 alone writes). A collective under DDP:
+    every rank must call it, as every rank does in ``on_save_checkpoint`` (Lightning builds a
+    checkpoint's contents on every rank). ``value`` is pickled: plain values and tensors.
+    """
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    if trainer.world_size == 1 or not distributed:
+        return [value]
+    values: list[Any] = [None] * trainer.world_size
+    torch.distributed.all_gather_object(values, value)
+    return values
+
+
+def for_this_rank(trainer: lightning.Trainer, values: list[Any], *, what: str) -> Any:
+    """This process's entry of a :func:`gather_per_rank` list read from a checkpoint.
+
+    A checkpoint written by another number of processes cannot be replayed exactly (the data
+    are dealt to the ranks differently): each rank then takes the entry of rank
+    ``rank % len(values)``, and rank 0 warns naming ``what``.
+    """
+    if len(values) != trainer.world_size:
+        rank_zero_warn(
+            f"the checkpoint holds the {what} of {len(values)} process(es) and this run has "
+            f"{trainer.world_size}: each process takes those of process rank % "
+            f"{len(values)}; the run continues but does not replay the stopped one exactly"
+        )
+    return values[trainer.global_rank % len(values)]
+
+
 def _set_lightning_stop(trainer: lightning.Trainer, value: bool) -> None:
     # Lightning's SIGTERM flag lives on its (private) signal connector; its loops read it through
     # ``trainer.received_sigterm`` after each step and raise ``SIGTERMException``.
@@ -107,7 +157,14 @@ class TrainingStateCheckpoint(lightning.Callback):
     validation, would otherwise not have (a strict ``EarlyStopping`` stops with "metric ...
     not available", a lenient one skips a check the uninterrupted run made).
 
-    Under DDP the checkpoint holds rank 0's states and every rank restores those.
+    Both are per process: the checkpoint holds a list with every rank's, by global rank
+    (:func:`gather_per_rank`; one entry in a single process), and each rank restores its own
+    (:func:`for_this_rank`). Under DDP the ranks' generators differ when each rank is seeded
+    on its own, or as soon as the ranks draw different amounts (MemN2N's noise with empty slots
+    out of the attention draws as many numbers as the longest story of the rank's batch needs),
+    and each rank's training metrics are its own; restoring rank 0's on every rank would make
+    the resumed run differ from the uninterrupted one. Checkpoints written before the states
+    were per process hold one dict of states and one of metrics: every rank restores those.
     """
 
     key = "random_states"
@@ -115,19 +172,26 @@ class TrainingStateCheckpoint(lightning.Callback):
     _metrics: dict[str, torch.Tensor] | None = None  # loaded, put back when training starts
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
-        checkpoint[self.key] = random_states()
-        checkpoint[self.metrics_key] = {
+        metrics = {
             name: value.detach().cpu()
             for name, value in trainer.callback_metrics.items()
             if isinstance(value, torch.Tensor)
         }
+        checkpoint[self.key] = gather_per_rank(trainer, random_states())  # collective
+        checkpoint[self.metrics_key] = gather_per_rank(trainer, metrics)
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
         if trainer.state.fn != TrainerFn.FITTING:
             return
-        if self.key in checkpoint:
-            set_random_states(checkpoint[self.key])
-        self._metrics = checkpoint.get(self.metrics_key)
+        states = checkpoint.get(self.key)
+        if isinstance(states, list):
+            states = for_this_rank(trainer, states, what="random generators")
+        if states is not None:
+            set_random_states(states)
+        metrics = checkpoint.get(self.metrics_key)
+        if isinstance(metrics, list):  # the warning about process counts came with the states
+            metrics = metrics[trainer.global_rank % len(metrics)]
+        self._metrics = metrics
 
     def on_train_start(self, trainer, pl_module) -> None:
         # after Lightning has reset its metrics for the run (which it does after restoring)
