@@ -326,3 +326,19 @@ def test_two_memn2n_runs_with_the_same_seed_log_identical_metrics(
 ):
     assert fit(babi_args, tmp_path) == 0
     assert_same_run(memn2n_uninterrupted, tmp_path / MEMN2N_NAME, final="version_0", tests="test/")
+
+
+def test_compiled_ntm_repeats_itself_and_resumes_exactly(tmp_path):
+    """As the shipped configs train: NTM(compile=True). Two runs log the same numbers, and a
+    run stopped by SIGTERM mid-epoch resumes to the uninterrupted one's weights and metrics."""
+    compiled = [*NTM, "--model.init_args.model.init_args.compile", "true"]
+    first, second, stopped = tmp_path / "first", tmp_path / "second", tmp_path / "stopped"
+    assert fit(compiled, first) == 0
+    assert fit(compiled, second) == 0
+    assert_same_run(first / NTM_NAME, second / NTM_NAME, final="version_0", tests="test/")
+    stop = ["--trainer.callbacks+=test_resume.SignalAt", "--trainer.callbacks.init_args.step=3"]
+    assert fit(compiled, stopped, *stop) == 128 + signal.SIGTERM
+    last = stopped / NTM_NAME / "version_0" / "checkpoints" / "last.ckpt"
+    assert checkpoint(last)["global_step"] == 3
+    assert fit(compiled, stopped, "--ckpt_path", str(last)) == 0
+    assert_same_run(first / NTM_NAME, stopped / NTM_NAME, final="version_1", tests="test/")
