@@ -319,14 +319,10 @@ def test_lengths_beyond_the_memory_warn_and_non_positive_lengths_are_named(tmp_p
 def test_a_run_shorter_than_one_validation_ends_cleanly_with_the_shipped_callbacks(tmp_path):
     """max_steps below the validation interval: EarlyStopping (kept from the config) has no
     val/bit_errors yet and must not stop the run with an error."""
-    config = ROOT / "configs" / "ntm_copy.yaml"
+    from tiny_runs import tiny_ntm
+
     cli = main(
-        ["fit", "--config", str(config),
-         "--model.init_args.model.init_args.compile", "false",
-         "--model.init_args.model.init_args.controller_size", "8",
-         "--model.init_args.model.init_args.memory_slots", "8",
-         "--data.task.init_args.max_length", "3", "--data.val_episodes", "4",
-         "--data.test_episodes", "4", "--data.generalisation_lengths", "[]",
+        ["fit", *tiny_ntm(batches_per_epoch=25, episodes=4),  # the config's callbacks kept
          "--trainer.max_steps", "5", "--trainer.enable_progress_bar", "false",
          "--trainer.logger.init_args.save_dir", str(tmp_path)]
     )  # fmt: skip
