@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from babi_bench import errors_by_task, pick, read_paper_column, summarise, table
+from protocols import no_data, replace_results
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,6 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", default=None, help="for paper_memn2n_table.csv")
     parser.add_argument("--out", type=Path, default=Path("results/babi_1k_combined"))
     args = parser.parse_args(argv)
+    missing = [path for path in args.evaluations if not Path(path).is_file()]
+    if missing:  # before anything is written
+        no_data(f"no evaluation at {', '.join(missing)} (bench/babi_eval.py writes OUT.json)")
+    if args.data_dir is not None and not (Path(args.data_dir) / "paper_memn2n_table.csv").is_file():
+        no_data(f"--data-dir {args.data_dir} holds no paper_memn2n_table.csv (the paper's column)")
 
     evaluations = [json.loads(Path(path).read_text()) for path in args.evaluations]
     settings = {e["protocol"]["data"]["init_args"]["setting"] for e in evaluations}
@@ -85,12 +91,19 @@ def main(argv: list[str] | None = None) -> None:
         *table(rows, columns, errors),
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".md").write_text("\n".join(lines))
     summary = summarise(rows, errors)
     result = {"command": command, "rows": rows, "summary": summary}
-    args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    replace_results(  # never over results of more tasks or runs
+        {args.out.with_suffix(".json"): json.dumps(result, indent=1) + "\n",
+         args.out.with_suffix(".md"): "\n".join(lines)},
+        count=pooled_runs, counted=args.out.with_suffix(".json"),
+    )  # fmt: skip
     print("\n".join(lines))
+
+
+def pooled_runs(text: str) -> int:
+    """The runs a combined result pooled (over its tasks)."""
+    return sum(row["runs"] for row in json.loads(text)["rows"])
 
 
 if __name__ == "__main__":

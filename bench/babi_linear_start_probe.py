@@ -19,6 +19,8 @@ import argparse
 import lightning
 import torch
 from babi_bench import FIXED, FLAGS, SWITCHES, cli
+from memnets_tasks.babi.reader import available_tasks
+from protocols import no_data
 
 AUTHORS = {"lr": "0.005", "encoding": "position_authors", "random_noise_mode": "time_gaps",
            "attend_to_empty_slots": "true", "memory_size": "authors"}  # fmt: skip
@@ -60,6 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=30, help="epochs in all (20 linear start)")
     parser.add_argument("--seed", type=int, default=0)
     args, overrides = parser.parse_known_args(argv)
+    if args.task not in available_tasks(args.data_dir, setting="1k"):  # before anything runs
+        no_data(f"bAbI 1k task {args.task} has no train and test files under {args.data_dir}")
     options = {**FLAGS, **SWITCHES}
     authors = [item for name, value in AUTHORS.items() for item in (f"--{options[name]}", value)]
     print(f"task {args.task}, options {AUTHORS if args.authors else 'the paper'}", flush=True)

@@ -30,6 +30,7 @@ import torch
 import yaml
 from memnets_tasks.babi.datamodule import BabiDataModule
 from memnets_tasks.babi.reader import available_tasks
+from protocols import no_data
 
 from memnets.memn2n import MemN2N
 from memnets.training.qa_module import QAModule, masked_cross_entropy
@@ -119,6 +120,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, nargs="+", default=[1], help="runs trained together")
     args = parser.parse_args()
+    if args.task not in available_tasks(args.data_dir, setting="1k"):  # before anything runs
+        no_data(f"bAbI 1k task {args.task} has no train and test files under {args.data_dir}")
     torch.set_num_threads(args.threads)
     print(
         f"# torch {torch.__version__}, lightning {lightning.__version__}, "

@@ -1,30 +1,40 @@
-"""Train NTMs on the algorithmic tasks and tabulate convergence beside the paper.
+"""Train NTMs on the algorithmic tasks, five seeds each, and tabulate them beside the paper.
 
-    python bench/ntm_results.py --tasks copy --seeds 0 1 2 --max-time 00:00:10:00
-    python bench/ntm_results.py --tasks repeat_copy associative_recall priority_sort --seeds 0
+    python bench/ntm_results.py --tasks copy associative_recall_ff repeat_copy priority_sort_ff \
+        --seeds 0 1 2 3 4 --jobs 2
 
-Each run is ``train.py fit --config configs/ntm_TASK.yaml`` (more overrides after ``--``) with
-TensorBoard logs under ``--save-dir``. From its event files this reads: the number of training
-sequences and the wall-clock time until the validation bit error first fell below
-``--threshold`` (0.1 bits per sequence), or the final validation error when it never did, and
-the held-out test errors at the end (training range and the config's longer generalisation
-lengths). Results are cached per task and seed in ``results/ntm_results.json`` (log folders
-relative to the repository), each with the hash of the config its task's runs resolve to
+A task is a config, ``configs/ntm_TASK.yaml``. Each run is ``train.py fit --config
+configs/ntm_TASK.yaml`` (more overrides after ``--``) for at most ``--budget`` training
+sequences (default: the task's budget in ``BUDGETS``) and ``--max-time``, with TensorBoard
+logs under ``--save-dir``; ``--jobs`` runs go at once (one torch thread each). From a run's
+event files this reads: the number of training sequences and the wall-clock time until the
+validation bit error first fell below ``--threshold`` (0.1 bits per sequence), or null when it
+never did; the held-out test set's bit errors and cost at the end (the best checkpoint by
+validation), and whether the test set is below the threshold too; and the bit errors at each
+generalisation length of the config (``generalisation``: length, or "length x repeats").
+
+Results are cached per task and seed in ``OUT.json`` (one record per run; log folders relative
+to the repository), each with the hash of the config its task's runs resolve to
 (``bench/protocols.py``): a cached run is reused only under the same protocol; one of another
-protocol is kept under ``TASK/SEED/HASH`` and left out of the table, which is written to
-``results/ntm_results.md``. Neither file is ever replaced by one with fewer runs
-(``protocols.replace_results``); a run whose logs hold no training events stops the command.
+protocol is kept under ``TASK/SEED/HASH`` and left out of the tables, which are written to
+``OUT.md``: per task the seeds solved, sequences to solve (median and worst), test errors and
+cost, wall clock; the generalisation table per seed; every run. Neither file is ever replaced
+by one with fewer runs (``protocols.replace_results``); a run whose logs hold no training
+events stops the command.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from protocols import (
@@ -48,6 +58,28 @@ PAPER = {  # Graves et al. 2014, figures 3, 7, 10 and 16 (read off the learning 
     "sort": "(not in the paper)",
 }
 
+TARGETS = {  # issue 12's targets, median of 5 seeds
+    "copy": "<= 20k sequences to < 0.1 test bit errors, 5/5 seeds; <= 1 bit error at length 40, "
+    "<= 5 at 100",
+    "associative_recall": "<= 20k episodes; <= 1 bit error at 12 items",
+    "repeat_copy": "< 1 test bit error per sequence within 100k sequences",
+    "priority_sort": "<= 20 bits per sequence (test cost) within 300k sequences, aim <= 10",
+    "sort": "(no target)",
+}
+
+BUDGETS = {  # training sequences per run, by task (the config's name less a variant suffix)
+    "copy": 100_000,
+    "associative_recall": 100_000,
+    "repeat_copy": 100_000,
+    "priority_sort": 300_000,
+    "sort": 300_000,
+}
+
+
+def family(task: str) -> str:
+    """The task a config trains: ``associative_recall_ff`` -> ``associative_recall``."""
+    return max((name for name in PAPER if task.startswith(name)), key=len, default=task)
+
 
 def read_run(log_dir: Path, threshold: float) -> dict:
     """Convergence and test errors from the events in ``log_dir`` (recorded as given)."""
@@ -65,6 +97,7 @@ def read_run(log_dir: Path, threshold: float) -> dict:
     result: dict = {"log_dir": log_dir.as_posix(), "steps": max(sequences, default=-1) + 1}
     result["sequences"] = int(max(sequences.values(), default=0))
     reached = next((e for e in val if e.value < threshold), None)
+    result["solved_after_sequences"] = result["solved_after_seconds"] = None  # unsolved
     if reached is not None:  # sequences at the last training step logged up to that point
         seen = sequences[max(step for step in sequences if step <= reached.step)]
         result["solved_after_sequences"] = int(seen)
@@ -75,14 +108,37 @@ def read_run(log_dir: Path, threshold: float) -> dict:
     for tag in sorted(tags):
         if tag.startswith("test") and tag.endswith(("bit_errors", "cost_bits")):
             result[tag] = events.Scalars(tag)[-1].value
+    test = result.get("test/bit_errors")
+    result["solved_on_test"] = None if test is None else test < threshold
+    result["generalisation"] = generalisation(result)
     result["wall_seconds"] = round(max(e.wall_time for e in losses) - start)
     return result
 
 
+def generalisation(record: dict) -> dict[str, float]:
+    """Bit errors per sequence by generalisation set, in order: ``{"30": ..}`` for length 30,
+    ``{"10x15": ..}`` for repeat copy's length 10 with 15 repeats (from ``test_length_*``)."""
+    sets = {}
+    for key, value in record.items():
+        if key.startswith("test_length_") and key.endswith("/bit_errors"):
+            name = key[len("test_length_") : -len("/bit_errors")]
+            length, _, repeats = name.partition("_repeats_")
+            sets[(int(length), int(repeats or 0))] = (name.replace("_repeats_", "x"), value)
+    return dict(sets[shape] for shape in sorted(sets))
+
+
 def task_arguments(task: str, args) -> list[str]:
-    """train.py fit's arguments for ``task``, less the seed and where the logs go."""
+    """train.py fit's arguments for ``task``, less the seed and where the logs go: the budget
+    of sequences as ``max_steps`` (at the config's batch size), then the overrides."""
     config = ROOT / "configs" / f"ntm_{task}.yaml"  # from any folder (runs go from ROOT)
-    return ["--config", str(config), "--trainer.max_time", args.max_time, *args.extra]
+    if not config.is_file():
+        no_data(f"no config for task {task!r}: {config} does not exist")
+    budget = getattr(args, "budget", None) or BUDGETS.get(family(task))
+    steps = []
+    if budget:
+        batch = resolve(["--config", str(config)])["data"]["init_args"]["batch_size"]
+        steps = ["--trainer.max_steps", str(math.ceil(budget / batch))]
+    return ["--config", str(config), *steps, "--trainer.max_time", args.max_time, *args.extra]
 
 
 def task_protocol(task: str, args) -> str:
@@ -91,8 +147,105 @@ def task_protocol(task: str, args) -> str:
     from memnets.ntm import REVISION
 
     config = resolve(task_arguments(task, args))
-    not_results = [*NOT_RESULTS, "data.init_args.seed"]
+    # the time limit is a safety net: a run it stops shows fewer sequences than the budget
+    not_results = [*NOT_RESULTS, "data.init_args.seed", "trainer.max_time"]
     return protocol_hash(protocol(config, revision=REVISION, not_results=not_results))
+
+
+def fmt(value, digits=2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def thousands(value) -> str:
+    return "-" if value is None else f"{value / 1000:.1f}k"
+
+
+def median_and_worst(values: list) -> tuple:
+    """Median and worst of sequences to solve, an unsolved run (None) counting as worse than
+    any: the median is None when half or more are unsolved."""
+    ranked = sorted(values, key=lambda v: math.inf if v is None else v)
+    middle = ranked[(len(ranked) - 1) // 2] if len(ranked) % 2 else None
+    if len(ranked) % 2 == 0 and ranked:
+        low, high = ranked[len(ranked) // 2 - 1], ranked[len(ranked) // 2]
+        middle = None if high is None else (low + high) / 2
+    return middle, (ranked[-1] if ranked else None)
+
+
+def summary(results: list[dict], threshold: float) -> str:
+    """One row per task: seeds solved, sequences to solve, test errors and cost, wall clock."""
+    lines = [
+        f"| task | seeds | solved on val (< {threshold}) | solved on test too "
+        "| sequences to solve: median | worst | test bit errors/seq: median (worst) "
+        "| test cost bits/seq: median | sequences trained: median | wall clock per run: median "
+        "| target | paper |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for task in sorted({r["task"] for r in results}):
+        runs = [r for r in results if r["task"] == task]
+        solved = [r.get("solved_after_sequences") for r in runs]
+        on_test = sum(1 for r in runs if r.get("solved_after_sequences") is not None
+                      and (r.get("test/bit_errors") or math.inf) < threshold)  # fmt: skip
+        middle, worst = median_and_worst(solved)
+        tests = [r["test/bit_errors"] for r in runs if r.get("test/bit_errors") is not None]
+        costs = [r["test/cost_bits"] for r in runs if r.get("test/cost_bits") is not None]
+        test_text = f"{fmt(statistics.median(tests))} ({fmt(max(tests))})" if tests else "-"
+        lines.append(
+            f"| {task} | {len(runs)} | {sum(v is not None for v in solved)}/{len(runs)} "
+            f"| {on_test}/{len(runs)} | {thousands(middle) if middle is not None else 'unsolved'} "
+            f"| {thousands(worst) if worst is not None else 'unsolved'} | {test_text} "
+            f"| {fmt(statistics.median(costs)) if costs else '-'} "
+            f"| {thousands(statistics.median(r.get('sequences', 0) for r in runs))} "
+            f"| {statistics.median(r.get('wall_seconds', 0) for r in runs):.0f} s "
+            f"| {TARGETS.get(family(task), '')} | {PAPER.get(family(task), '')} |"
+        )
+    return "\n".join(lines)
+
+
+def generalisation_table(results: list[dict]) -> str:
+    """Bit errors per sequence at each generalisation set, one row per run, one table a task."""
+    tables = []
+    for task in sorted({r["task"] for r in results}):
+        runs = sorted((r for r in results if r["task"] == task), key=lambda r: r["seed"])
+        sets = list(dict.fromkeys(name for r in runs for name in generalisation(r)))
+        if not sets:
+            continue
+        label = "items" if family(task) == "associative_recall" else "length"
+        if family(task) == "repeat_copy":
+            label = "length x repeats"
+        elif "sort" in task:
+            label = "inputs"
+        lines = [
+            f"{task}, bit errors per sequence by {label}:",
+            "",
+            "| seed | " + " | ".join(sets) + " |",
+            "|---:|" + "---:|" * len(sets),
+        ]
+        for r in runs:
+            values = generalisation(r)
+            lines.append(f"| {r['seed']} | " + " | ".join(fmt(values.get(s)) for s in sets) + " |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
+
+
+def table(results: list[dict], threshold: float) -> str:
+    lines = [
+        f"| task | seed | solved (< {threshold} bit errors/seq)? | sequences to solve "
+        "| time to solve | final val bit errors/seq | final val cost (bits/seq) "
+        "| test bit errors/seq | longer sequences: bit errors/seq | paper |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in sorted(results, key=lambda r: (r["task"], r["seed"])):
+        solved = r.get("solved_after_sequences") is not None
+        longer = ", ".join(f"{name}: {fmt(value)}" for name, value in generalisation(r).items())
+        lines.append(
+            f"| {r['task']} | {r['seed']} | {'yes' if solved else 'no'} "
+            f"| {format(r['solved_after_sequences'], ',') if solved else '-'} "
+            f"| {str(r['solved_after_seconds']) + ' s' if solved else '-'} "
+            f"| {fmt(r['final_val_bit_errors'])} | {fmt(r['final_val_cost_bits'])} "
+            f"| {fmt(r.get('test/bit_errors'))} | {longer or '-'} "
+            f"| {PAPER.get(family(r['task']), '')} |"
+        )
+    return "\n".join(lines)
 
 
 def run(task: str, seed: int, args) -> dict:
@@ -110,6 +263,7 @@ def run(task: str, seed: int, args) -> dict:
     started = time.time()
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     log_file = ROOT / save_dir / f"{name}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_text(completed.stdout + completed.stderr)
     if completed.returncode != 0:
         raise RuntimeError(f"{name} failed (exit {completed.returncode}); see {log_file}")
@@ -119,39 +273,13 @@ def run(task: str, seed: int, args) -> dict:
     return result
 
 
-def fmt(value, digits=2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def table(results: list[dict], threshold: float) -> str:
-    lines = [
-        f"| task | seed | solved (< {threshold} bit errors/seq)? | sequences to solve "
-        "| time to solve | final val bit errors/seq | final val cost (bits/seq) "
-        "| test bit errors/seq | longer sequences: bit errors/seq | paper |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---|---|",
-    ]
-    for r in sorted(results, key=lambda r: (r["task"], r["seed"])):
-        solved = "solved_after_sequences" in r
-        longer = ", ".join(  # sorted by tag, as strings ("12" before "8")
-            f"{key[len('test_length_') :].split('/')[0]}: {fmt(value)}"
-            for key, value in sorted(r.items())
-            if key.startswith("test_length_") and key.endswith("bit_errors")
-        )
-        lines.append(
-            f"| {r['task']} | {r['seed']} | {'yes' if solved else 'no'} "
-            f"| {format(r['solved_after_sequences'], ',') if solved else '-'} "
-            f"| {str(r['solved_after_seconds']) + ' s' if solved else '-'} "
-            f"| {fmt(r['final_val_bit_errors'])} | {fmt(r['final_val_cost_bits'])} "
-            f"| {fmt(r.get('test/bit_errors'))} | {longer or '-'} | {PAPER.get(r['task'], '')} |"
-        )
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=["copy"])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--max-time", default="00:00:10:00", help="per run, DD:HH:MM:SS")
+    parser.add_argument("--tasks", nargs="+", default=["copy"], help="configs/ntm_TASK.yaml")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--budget", type=int, help="training sequences per run (default BUDGETS)")
+    parser.add_argument("--max-time", default="00:01:00:00", help="per run, DD:HH:MM:SS")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (one thread each)")
     parser.add_argument("--threshold", type=float, default=0.1)
     parser.add_argument("--out", default="results/ntm_results")
     parser.add_argument("--save-dir", default="runs/results", help="the runs' TensorBoard logs")
@@ -162,40 +290,58 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     cache_file = out.with_suffix(".json")
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {"runs": {}}
+    digests = {task: task_protocol(task, args) for task in args.tasks}  # bad task: stop here
+    pending = []
     for task in args.tasks:
-        digest = task_protocol(task, args)
         for seed in args.seeds:
-            key = f"{task}/{seed}"
-            cached = cache["runs"].get(key, {})
-            if cached.get("protocol_hash") == digest and not args.rerun:
-                continue
-            if cached:  # a run of another protocol (or code revision) is kept, not reused
-                cache["runs"][f"{key}/{cached.get('protocol_hash', 'unknown')}"] = cached
-            cache["runs"][key] = {**run(task, seed, args), "protocol_hash": digest}
-            cache["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
-            replace_results(
-                {cache_file: json.dumps(cache, indent=1)}, count=json_runs, counted=cache_file
-            )
-            print(json.dumps(cache["runs"][key], indent=1), flush=True)
+            cached = cache["runs"].get(f"{task}/{seed}", {})
+            if cached.get("protocol_hash") != digests[task] or args.rerun:
+                pending.append((task, seed))
+
+    def record(task: str, seed: int, result: dict) -> None:
+        key = f"{task}/{seed}"
+        cached = cache["runs"].get(key, {})
+        if cached:  # a run of another protocol (or code revision) is kept, not reused
+            cache["runs"][f"{key}/{cached.get('protocol_hash', 'unknown')}"] = cached
+        cache["runs"][key] = {**result, "protocol_hash": digests[task]}
+        cache["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
+        replace_results(
+            {cache_file: json.dumps(cache, indent=1)}, count=json_runs, counted=cache_file
+        )
+        print(json.dumps(cache["runs"][key], indent=1), flush=True)
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(run, task, seed, args): (task, seed) for task, seed in pending}
+        for future in as_completed(futures):
+            record(*futures[future], future.result())
     header = [
         "# NTM results on the algorithmic tasks",
         "",
-        f"Produced by `python bench/ntm_results.py` (see `{Path(__file__).name}`; per-run logs and",
-        f"TensorBoard events under `{args.save_dir}/`). Machine: {cache.get('machine', '?')}.",
-        "Each run is time-limited (`--max-time`); 'no' means the threshold was not reached in",
-        "that time, and the final validation error is what the run ended with; a run stops as",
-        "soon as it is solved, so 'final' is then the error at that point.",
-        "Validation and test sets: 128 fixed episodes each, lengths from the training range;",
-        "'longer sequences' are 128 episodes at each generalisation length of the config.",
+        f"Produced by `python bench/ntm_results.py` (see `{Path(__file__).name}`; the runs'",
+        f"TensorBoard events go under `{args.save_dir}/`, which git ignores; this table and",
+        f"`{Path(args.out).name}.json` are what is kept). Machine: {cache.get('machine', '?')}.",
+        "Each run trains at most its task's budget of sequences and stops early once the",
+        f"validation bit error is below {args.threshold} per sequence; 'solved on test too' also",
+        "needs the held-out test set (the best checkpoint) below it. Validation and test sets:",
+        "128 fixed episodes each, lengths from the training range; every generalisation set is",
+        "128 episodes of one length (and, for repeat copy, one repeat count).",
         "",
         "",
     ]
     current = [run for key, run in cache["runs"].items() if key.count("/") == 1]
-    text = "\n".join(header) + table(current, args.threshold) + "\n"
-    replace_results(
-        {out.with_suffix(".md"): text}, count=table_rows, counted=out.with_suffix(".md")
-    )
+    text = (
+        "\n".join(header) + summary(current, args.threshold) + "\n\n## Generalisation\n\n"
+        + generalisation_table(current) + "\n\n## Every run\n\n"
+        + table(current, args.threshold) + "\n"
+    )  # fmt: skip
+    replace_results({out.with_suffix(".md"): text}, count=run_rows, counted=out.with_suffix(".md"))
     print(out.with_suffix(".md").read_text())
+
+
+def run_rows(text: str) -> int:
+    """The runs of a results table: the rows of its 'Every run' table (all rows in a table
+    written before there were several)."""
+    return table_rows(text.split("## Every run")[-1])
 
 
 if __name__ == "__main__":

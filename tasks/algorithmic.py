@@ -535,8 +535,9 @@ class EpisodeDataset(Dataset):
     """A fixed number of episodes, each drawn from its own generator.
 
     Episode ``index`` of ``epoch`` is ``task.sample(Generator().manual_seed(episode_seed(seed,
-    split, epoch, index)), length=length)``: the same arguments always give the same episode, a
-    different split, epoch or index gives an independent one.
+    split, epoch, index)), length=length)`` (and ``repeats=repeats`` when given, for repeat
+    copy): the same arguments always give the same episode, a different split, epoch or index
+    gives an independent one.
 
     The dataset accepts two kinds of index: an ``int`` (the episode of ``self.epoch``) or an
     ``(epoch, index)`` pair, as yielded by ``EpochSampler``. The pair carries the epoch into
@@ -551,15 +552,19 @@ class EpisodeDataset(Dataset):
         seed: int,
         split: str = "train",
         length: int | None = None,
+        repeats: int | None = None,
     ) -> None:
         check_positive("size", size)
         if length is not None:
             check_positive("length", length)
+        if repeats is not None:
+            check_positive("repeats", repeats)
         self.task = task
         self.size = size
         self.seed = seed
         self.split = split
         self.length = length
+        self.repeats = repeats
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -573,7 +578,8 @@ class EpisodeDataset(Dataset):
         if not 0 <= index < self.size:
             raise IndexError(f"index must be in [0, {self.size}), got {index}")
         generator = torch.Generator().manual_seed(episode_seed(self.seed, self.split, epoch, index))
-        return self.task.sample(generator, length=self.length)
+        fixed = {} if self.repeats is None else {"repeats": self.repeats}  # repeat copy only
+        return self.task.sample(generator, length=self.length, **fixed)
 
 
 class BatchDataset(Dataset):

@@ -39,6 +39,9 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         test_episodes: size of the fixed test set and of each generalisation set.
         generalisation_lengths: one extra test set per length, every episode of that length
             (for associative recall the number of items, for sorts the number of inputs).
+        generalisation_repeats: for repeat copy, one extra test set per (length, repeats) pair
+            of ``generalisation_lengths`` x ``generalisation_repeats`` instead (sets named
+            ``test_length_L_repeats_R``); None draws the repeats from the training range.
         num_workers: ``DataLoader`` worker processes (kept alive between epochs when > 0).
         same_length_batches: every training batch has one length (and, for repeat copy, one
             repeat count), drawn per batch, as in the paper's and the reference implementations'
@@ -59,6 +62,7 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         generalisation_lengths: list[int] | None = None,
         num_workers: int = 0,
         same_length_batches: bool = True,
+        generalisation_repeats: list[int] | None = None,
     ) -> None:
         super().__init__()
         check_positive("batch_size", batch_size)
@@ -67,15 +71,28 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         check_positive("test_episodes", test_episodes)
         for position, length in enumerate(generalisation_lengths or []):
             check_positive(f"generalisation_lengths[{position}]", length)
+        for position, repeats in enumerate(generalisation_repeats or []):
+            check_positive(f"generalisation_repeats[{position}]", repeats)
         if num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}")
         self.task = task if task is not None else CopyTask()
+        if generalisation_repeats and not hasattr(self.task, "max_repeats"):
+            raise ValueError(
+                f"generalisation_repeats {generalisation_repeats} needs a task with repeats "
+                f"(repeat copy), got {self.task.name}"
+            )
+        if generalisation_repeats and not generalisation_lengths:
+            raise ValueError(
+                f"generalisation_repeats {generalisation_repeats} needs generalisation_lengths "
+                "(the sets are every (length, repeats) pair)"
+            )
         self.batch_size = batch_size
         self.seed = seed
         self.train_batches_per_epoch = train_batches_per_epoch
         self.val_episodes = val_episodes
         self.test_episodes = test_episodes
         self.generalisation_lengths = list(generalisation_lengths or [])
+        self.generalisation_repeats = list(generalisation_repeats or [])
         self.num_workers = num_workers
         self.same_length_batches = same_length_batches
         self.save_hyperparameters(ignore=["task"])
@@ -92,8 +109,22 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
     def output_size(self) -> int:
         return self.task.output_size
 
-    def _dataset(self, split: str, size: int, length: int | None = None) -> EpisodeDataset:
-        return EpisodeDataset(self.task, size=size, seed=self.seed, split=split, length=length)
+    @property
+    def generalisation_sets(self) -> list[tuple[str, dict[str, int]]]:
+        """The generalisation test sets in loader order: (name, the shape each episode has),
+        named ``test_length_L`` or, with ``generalisation_repeats``, ``test_length_L_repeats_R``."""
+        if self.generalisation_repeats:
+            return [
+                (f"test_length_{length}_repeats_{repeats}", {"length": length, "repeats": repeats})
+                for length in self.generalisation_lengths
+                for repeats in self.generalisation_repeats
+            ]
+        return [
+            (f"test_length_{length}", {"length": length}) for length in self.generalisation_lengths
+        ]
+
+    def _dataset(self, split: str, size: int, **shape: int) -> EpisodeDataset:
+        return EpisodeDataset(self.task, size=size, seed=self.seed, split=split, **shape)
 
     def _loader(
         self,
@@ -132,9 +163,9 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
 
     def test_dataloader(self) -> list[DataLoader]:
         loaders = [self._loader(self._dataset("test", self.test_episodes))]
-        for length in self.generalisation_lengths:
-            dataset = self._dataset(f"gen{length}", self.test_episodes, length=length)
-            loaders.append(self._loader(dataset))
+        for _, shape in self.generalisation_sets:  # split gen{L}, or gen{L}x{R} (own streams)
+            split = "gen" + "x".join(str(value) for value in shape.values())
+            loaders.append(self._loader(self._dataset(split, self.test_episodes, **shape)))
         return loaders
 
     def fixed_episode(self) -> SequenceBatch:

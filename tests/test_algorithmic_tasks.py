@@ -465,6 +465,40 @@ def test_datamodule_generalisation_for_associative_recall_counts_items() -> None
     assert batch.lengths.tolist() == [12 * 4 + 5 + 3] * 2
 
 
+def test_datamodule_generalisation_pairs_for_repeat_copy() -> None:
+    from tasks.sequence_data import AlgorithmicDataModule
+
+    data = AlgorithmicDataModule(
+        RepeatCopyTask(max_length=10, max_repeats=10), batch_size=3, test_episodes=3,
+        generalisation_lengths=[10, 15], generalisation_repeats=[10, 15],
+    )  # fmt: skip
+    names = [name for name, _ in data.generalisation_sets]
+    assert names == [f"test_length_{length}_repeats_{repeats}"
+                     for length in (10, 15) for repeats in (10, 15)]  # fmt: skip
+    loaders = data.test_dataloader()
+    assert len(loaders) == 5
+    for loader, (length, repeats) in zip(loaders[1:], [(10, 10), (10, 15), (15, 10), (15, 15)]):
+        batch = next(iter(loader))
+        # T = L + 2 + L * R + 1; the targets are the L vectors R times, then the end marker
+        assert batch.lengths.tolist() == [length + 2 + length * repeats + 1] * 3
+        assert batch.mask.sum(dim=1).tolist() == [length * repeats + 1] * 3
+        assert batch.inputs[:, :length, :8].equal(batch.targets[:, length + 2 : 2 * length + 2, :8])
+
+
+def test_datamodule_generalisation_repeats_need_a_task_with_repeats() -> None:
+    from tasks.sequence_data import AlgorithmicDataModule
+
+    with pytest.raises(ValueError, match=r"generalisation_repeats \[10\] needs a task with "
+                       r"repeats \(repeat copy\), got copy"):  # fmt: skip
+        AlgorithmicDataModule(CopyTask(), generalisation_lengths=[30], generalisation_repeats=[10])
+    with pytest.raises(ValueError, match=r"generalisation_repeats\[0\] must be a positive"):
+        AlgorithmicDataModule(
+            RepeatCopyTask(), generalisation_lengths=[3], generalisation_repeats=[0]
+        )
+    with pytest.raises(ValueError, match="needs generalisation_lengths"):
+        AlgorithmicDataModule(RepeatCopyTask(), generalisation_repeats=[12])
+
+
 @pytest.mark.filterwarnings("ignore:.*no `validation_step`", "ignore:.*LeafSpec")
 @pytest.mark.parametrize("same_length_batches", [True, False])
 def test_trainer_draws_fresh_training_episodes_every_epoch(same_length_batches: bool) -> None:

@@ -43,8 +43,31 @@ def test_read_run_finds_when_the_threshold_was_crossed(tmp_path):
         "best_val_bit_errors": 0.0625,
         "test/bit_errors": 0.25,
         "test_length_30/bit_errors": 1.5,
+        "solved_on_test": False,  # 0.25 is not below 0.1
+        "generalisation": {"30": 1.5},
         "wall_seconds": 75,  # 175 - 100
     }
+
+
+def test_generalisation_sets_in_order_and_medians_with_unsolved_runs():
+    script = runpy.run_path(str(SCRIPT))
+    record = {  # repeat copy's pairs, in no particular order, and a cost to leave out
+        "test_length_15_repeats_10/bit_errors": 3.0, "test_length_10_repeats_15/bit_errors": 2.0,
+        "test_length_10_repeats_10/bit_errors": 1.0, "test_length_10_repeats_10/cost_bits": 9.0,
+        "test/bit_errors": 0.5,
+    }  # fmt: skip
+    assert script["generalisation"](record) == {"10x10": 1.0, "10x15": 2.0, "15x10": 3.0}
+    assert script["generalisation"](
+        {"test_length_100/bit_errors": 4.0, "test_length_40/bit_errors": 0.5}
+    ) == {"40": 0.5, "100": 4.0}
+    median_and_worst = script["median_and_worst"]
+    assert median_and_worst([30, None, 10, 20, 40]) == (30, None)  # 10 20 30 40 unsolved
+    assert median_and_worst([30, None, None, 20, None]) == (None, None)
+    assert median_and_worst([3, 1, 2, 4]) == (2.5, 4)
+    assert median_and_worst([3, None]) == (None, None)
+    assert script["family"]("associative_recall_ff") == "associative_recall"
+    assert script["family"]("priority_sort_lstm2") == "priority_sort"
+    assert script["family"]("sort") == "sort"
 
 
 def test_cached_runs_are_tabulated_without_training(tmp_path):

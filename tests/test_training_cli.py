@@ -330,3 +330,25 @@ def test_a_run_shorter_than_one_validation_ends_cleanly_with_the_shipped_callbac
     assert "val/bit_errors" not in cli.trainer.callback_metrics  # no validation ran
     assert any("EarlyStopping" in type(callback).__name__ for callback in cli.trainer.callbacks)
     assert (tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_cli_repeat_copy_generalisation_pairs(tmp_path):
+    """Repeat copy's generalisation sets are (length, repeats) pairs, logged and tabulated."""
+    tiny = [  # TINY on repeat copy, the pairs 4 x 2 .. 5 x 3
+        "--config", str(ROOT / "configs" / "ntm_repeat_copy.yaml"), *TINY[2:],
+        "--data.task.init_args.max_repeats", "2",
+        "--data.generalisation_lengths", "[4,5]", "--data.generalisation_repeats", "[2,3]",
+        "--trainer.logger.init_args.save_dir", str(tmp_path),
+    ]  # fmt: skip
+    main(["fit", *tiny])
+    log_dir = tmp_path / "ntm_repeat_copy" / "version_0"
+    pairs = [(4, 2), (4, 3), (5, 2), (5, 3)]
+    scalars = set(read_events(log_dir).Tags()["scalars"])
+    assert {
+        f"test_length_{length}_repeats_{count}/bit_errors" for length, count in pairs
+    } <= scalars
+    with open(log_dir / "generalisation.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(int(row["length"]), int(row["repeats"])) for row in rows] == pairs
+    table = (log_dir / "generalisation.md").read_text()
+    assert "| length | repeats | bit errors / sequence |" in table

@@ -43,45 +43,63 @@ class LengthResult:
     bit_errors: float  # mean wrong bits per sequence
     cost_bits: float  # mean cross-entropy in bits per sequence
     perfect: float  # fraction of sequences with no wrong bit
+    repeats: int | None = None  # repeat copy's generalisation pairs (length, repeats)
 
 
-def results_from_metrics(metrics: dict, lengths: list[int]) -> list[LengthResult]:
-    """One row per generalisation length L from the logged ``test_length_L/*`` metrics."""
+def results_from_metrics(
+    metrics: dict, lengths: list[int], repeats: list[int] | None = None
+) -> list[LengthResult]:
+    """One row per generalisation length L from the logged ``test_length_L/*`` metrics, or
+    per pair (L, R) from ``test_length_L_repeats_R/*`` when ``repeats`` are given."""
+    pairs = [(length, count) for length in lengths for count in repeats or [None]]
     rows = []
-    for length in lengths:
-        values = [metrics.get(f"test_length_{length}/{name}") for name in METRICS]
+    for length, count in pairs:
+        name = f"test_length_{length}" + ("" if count is None else f"_repeats_{count}")
+        values = [metrics.get(f"{name}/{metric}") for metric in METRICS]
         if any(value is None for value in values):
             continue  # that set was not tested (e.g. limit_test_batches=0)
-        rows.append(LengthResult(length, *(float(value) for value in values)))
+        rows.append(LengthResult(length, *(float(value) for value in values), repeats=count))
     return rows
 
 
 def write_table(results: list[LengthResult], out: Path, *, title: str, command: str):
     """``out``.md, .csv and .png; returns the figure (the caller closes or logs it)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    paired = any(r.repeats is not None for r in results)  # repeat copy: (length, repeats)
     with open(out.with_suffix(".csv"), "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["length", "bit_errors_per_sequence", "cost_bits_per_sequence", "perfect"])
+        writer.writerow(
+            ["length", *(["repeats"] if paired else []), "bit_errors_per_sequence",
+             "cost_bits_per_sequence", "perfect"]
+        )  # fmt: skip
         for r in results:
             writer.writerow(
-                [r.length, f"{r.bit_errors:.4f}", f"{r.cost_bits:.4f}", f"{r.perfect:.4f}"]
-            )
+                [r.length, *([r.repeats] if paired else []), f"{r.bit_errors:.4f}",
+                 f"{r.cost_bits:.4f}", f"{r.perfect:.4f}"]
+            )  # fmt: skip
     lines = [
         f"# {title}",
         "",
         f"Command: `{command}`  ",
         f"torch {torch.__version__}",
         "",
-        "| length | bit errors / sequence | cost (bits / sequence) | perfect sequences |",
-        "|---:|---:|---:|---:|",
+        f"| length |{' repeats |' if paired else ''} bit errors / sequence "
+        "| cost (bits / sequence) | perfect sequences |",
+        f"|---:|{'---:|' if paired else ''}---:|---:|---:|",
     ]
     lines += [
-        f"| {r.length} | {r.bit_errors:.3f} | {r.cost_bits:.2f} | {100 * r.perfect:.1f}% |"
+        f"| {r.length} |{f' {r.repeats} |' if paired else ''} {r.bit_errors:.3f} "
+        f"| {r.cost_bits:.2f} | {100 * r.perfect:.1f}% |"
         for r in results
     ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     figure, axis = plt.subplots(figsize=(6, 4), constrained_layout=True)
-    axis.plot([r.length for r in results], [r.bit_errors for r in results], marker="o")
+    for count in dict.fromkeys(r.repeats for r in results):  # one line per repeat count
+        line = [r for r in results if r.repeats == count]
+        label = None if count is None else f"{count} repeats"
+        axis.plot([r.length for r in line], [r.bit_errors for r in line], marker="o", label=label)
+    if paired:
+        axis.legend()
     axis.set(xlabel="sequence length", ylabel="bit errors per sequence", title=title)
     axis.grid(alpha=0.3)
     figure.savefig(out.with_suffix(".png"), dpi=100)
@@ -135,7 +153,8 @@ class GeneralisationReport(lightning.Callback):
         lengths = list(getattr(trainer.datamodule, "generalisation_lengths", None) or [])
         if not lengths or not trainer.is_global_zero:
             return
-        results = results_from_metrics(trainer.callback_metrics, lengths)
+        repeats = list(getattr(trainer.datamodule, "generalisation_repeats", None) or [])
+        results = results_from_metrics(trainer.callback_metrics, lengths, repeats)
         log_dir = getattr(trainer.logger, "log_dir", None) if trainer.logger else None
         if self.out is not None:
             out = Path(self.out)
@@ -151,9 +170,10 @@ class GeneralisationReport(lightning.Callback):
         experiment = getattr(trainer.logger, "experiment", None) if trainer.logger else None
         if experiment is not None and hasattr(experiment, "add_figure"):
             for r in results:
+                suffix = "" if r.repeats is None else f"_repeats_{r.repeats}"
                 for name in METRICS:
                     experiment.add_scalar(
-                        f"generalisation/{name}", getattr(r, name), global_step=r.length
+                        f"generalisation/{name}{suffix}", getattr(r, name), global_step=r.length
                     )
             experiment.add_figure("generalisation/bit_errors_vs_length", figure, close=True)
             experiment.flush()
@@ -161,5 +181,6 @@ class GeneralisationReport(lightning.Callback):
             plt.close(figure)
         for r in results:
             errors, perfect = f"{r.bit_errors:8.3f}", f"{100 * r.perfect:5.1f}"
-            print(f"length {r.length:>4}: {errors} bit errors/sequence, {perfect}% perfect")
+            shape = f"length {r.length:>4}" + ("" if r.repeats is None else f" x {r.repeats:>3}")
+            print(f"{shape}: {errors} bit errors/sequence, {perfect}% perfect")
         print(f"wrote {out}.md, .csv and .png")

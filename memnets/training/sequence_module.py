@@ -110,9 +110,13 @@ class SequenceTaskModule(lightning.LightningModule):
         self._shared_step(batch, "test", name=self._test_split_name(dataloader_idx))
 
     def _test_split_name(self, dataloader_idx: int) -> str:
-        lengths = getattr(self.trainer.datamodule, "generalisation_lengths", None) or []
         if dataloader_idx == 0:
             return "test"
+        datamodule = self.trainer.datamodule
+        sets = getattr(datamodule, "generalisation_sets", None)
+        if sets is not None:  # test_length_L, or test_length_L_repeats_R
+            return sets[dataloader_idx - 1][0]
+        lengths = getattr(datamodule, "generalisation_lengths", None) or []
         return f"test_length_{lengths[dataloader_idx - 1]}"
 
     # pictures

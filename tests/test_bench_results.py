@@ -1,0 +1,76 @@
+"""Every bench script given a wrong ``--data-dir`` (or a task that has no config) stops with a
+non-zero status naming what is missing, and leaves the results files it would write
+byte-identical (bench/protocols.py: ``no_data``, ``replace_results``)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench(script: str, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *argv],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+
+
+def results(folder: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize(
+    "script, argv, message",
+    [
+        ("babi_eval.py", ["--out", "{out}/babi_1k"], "nowhere"),
+        ("babi_joint.py", ["--out", "{out}/babi_1k_joint"], "nowhere"),
+        ("babi_ablation.py", ["--out", "{out}/babi_1k_ablation"], "nowhere"),
+        ("babi_combine.py", ["{out}/babi_1k.json", "--out", "{out}/babi_1k_combined"],
+         "nowhere holds no paper_memn2n_table.csv"),
+        ("memn2n_epoch.py", [], "task 1 has no train and test files under .*nowhere"),
+        ("babi_linear_start_probe.py", [], "task 2 has no train and test files under .*nowhere"),
+    ],
+)  # fmt: skip
+def test_a_wrong_data_dir_stops_and_writes_nothing(tmp_path, script, argv, message):
+    out = tmp_path / "results"
+    out.mkdir()
+    for name in ("babi_1k", "babi_1k_joint", "babi_1k_ablation", "babi_1k_combined"):
+        (out / f"{name}.json").write_text('{"runs": {"task1/seed0": {}}, "rows": []}\n')
+        (out / f"{name}.md").write_text("| task | error |\n|---:|---:|\n| 1 | 0.0 |\n")
+    (out / "babi_1k_ablation").mkdir()
+    (out / "babi_1k_ablation" / "authors.json").write_text('{"runs": {}}\n')
+    before = results(out)
+
+    argv = [item.format(out=out) for item in argv]
+    completed = bench(script, "--data-dir", str(tmp_path / "nowhere"), *argv)
+
+    assert completed.returncode != 0, completed.stdout
+    assert "Traceback" not in completed.stderr  # a plain message, not a crash
+    assert completed.stderr.strip().startswith("error: ")
+    assert re.search(message, completed.stderr), completed.stderr
+    assert results(out) == before
+
+
+def test_babi_combine_names_a_missing_evaluation(tmp_path):
+    out = tmp_path / "combined"
+    completed = bench("babi_combine.py", str(tmp_path / "babi_1k.json"), "--out", str(out))
+    assert completed.returncode != 0
+    assert f"no evaluation at {tmp_path / 'babi_1k.json'}" in completed.stderr
+    assert not tmp_path.joinpath("combined.md").exists()
+
+
+def test_ntm_results_names_a_task_without_a_config(tmp_path):
+    table = tmp_path / "ntm.md"
+    table.write_text("| task | seed |\n|---|---:|\n| copy | 0 |\n")
+    before = table.read_bytes()
+    completed = bench("ntm_results.py", "--tasks", "cpoy", "--out", str(tmp_path / "ntm"))
+    assert completed.returncode != 0
+    assert "no config for task 'cpoy'" in completed.stderr and "ntm_cpoy.yaml" in completed.stderr
+    assert table.read_bytes() == before
+    assert not (tmp_path / "ntm.json").exists()
