@@ -287,6 +287,30 @@ def test_a_checkpoint_of_another_task_is_refused_naming_both(tmp_path, capsys):
     assert not (tmp_path / "evaluated.csv").exists()
 
 
+def test_a_checkpoint_of_another_model_is_refused_naming_both(tmp_path, capsys):
+    """A MemN2N (bAbI) checkpoint given to ``train.py test`` with an NTM config, and the
+    other way round: an error naming the checkpoint's data and the config's, nothing tested."""
+    from tiny_runs import tiny_qa
+
+    quiet = ["--trainer.enable_progress_bar", "false", "--pictures.every_n_steps", "1000"]
+    qa = [*tiny_qa(tmp_path / "generated"), *quiet]
+    main(["fit", *qa, "--trainer.max_epochs", "1", "--trainer.logger.init_args.save_dir",
+          str(tmp_path / "qa")])  # fmt: skip
+    qa_last = next((tmp_path / "qa").rglob("last.ckpt"))
+    main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path / "ntm")])
+    ntm_last = next((tmp_path / "ntm").rglob("last.ckpt"))
+    for config, checkpoint, trained, given in [
+        (TINY, qa_last, "bAbI task [1] (BabiDataModule)", "copy (input size 9, output size 8"),
+        (qa, ntm_last, "copy (input size 9, output size 8", "bAbI task [1] (BabiDataModule)"),
+    ]:
+        with pytest.raises(SystemExit) as stop:
+            main(["test", *config, "--ckpt_path", str(checkpoint), "--trainer.logger", "false"])
+        error = capsys.readouterr().err
+        assert stop.value.code == 2
+        assert f"checkpoint {checkpoint} was trained on {trained}" in error
+        assert f"but the config's data is {given}" in error
+
+
 def test_lengths_beyond_the_memory_warn_and_non_positive_lengths_are_named(tmp_path, capsys):
     """TINY's memory has 8 slots: length 9 cannot be held (a warning naming both); length 0
     or -1 is an error naming the argument, in train.py and in evaluate.py."""
