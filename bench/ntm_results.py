@@ -248,11 +248,12 @@ def table(results: list[dict], threshold: float) -> str:
     return "\n".join(lines)
 
 
-def run(task: str, seed: int, args) -> dict:
+def run(task: str, seed: int, args, arguments: list[str]) -> dict:
+    """One run of ``task`` (``arguments``: its :func:`task_arguments`) with ``seed``."""
     name = f"{task}_seed{seed}"
     save_dir = Path(args.save_dir)  # as given: relative to the repository, or absolute
     command = [
-        sys.executable, "train.py", "fit", *task_arguments(task, args),
+        sys.executable, "train.py", "fit", *arguments,
         "--seed_everything", str(seed),
         "--data.init_args.seed", str(seed),
         "--trainer.enable_progress_bar", "false",
@@ -290,7 +291,9 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     cache_file = out.with_suffix(".json")
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {"runs": {}}
-    digests = {task: task_protocol(task, args) for task in args.tasks}  # bad task: stop here
+    # resolved here, before any run starts (resolving prints: one thread at a time)
+    arguments = {task: task_arguments(task, args) for task in args.tasks}  # bad task: stop here
+    digests = {task: task_protocol(task, args) for task in args.tasks}
     pending = []
     for task in args.tasks:
         for seed in args.seeds:
@@ -310,10 +313,18 @@ def main() -> None:
         )
         print(json.dumps(cache["runs"][key], indent=1), flush=True)
 
+    failed = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(run, task, seed, args): (task, seed) for task, seed in pending}
-        for future in as_completed(futures):
-            record(*futures[future], future.result())
+        futures = {
+            pool.submit(run, task, seed, args, arguments[task]): (task, seed)
+            for task, seed in pending
+        }
+        for future in as_completed(futures):  # each run kept as it ends
+            try:
+                record(*futures[future], future.result())
+            except RuntimeError as error:  # a failed run: the others go on, then the command fails
+                failed.append(str(error))
+                print(f"error: {error}", file=sys.stderr, flush=True)
     header = [
         "# NTM results on the algorithmic tasks",
         "",
@@ -334,8 +345,12 @@ def main() -> None:
         + generalisation_table(current) + "\n\n## Every run\n\n"
         + table(current, args.threshold) + "\n"
     )  # fmt: skip
-    replace_results({out.with_suffix(".md"): text}, count=run_rows, counted=out.with_suffix(".md"))
-    print(out.with_suffix(".md").read_text())
+    if current:  # no table of nothing
+        table_file = out.with_suffix(".md")
+        replace_results({table_file: text}, count=run_rows, counted=table_file)
+        print(table_file.read_text())
+    if failed:
+        raise SystemExit("error: " + "; ".join(failed))
 
 
 def run_rows(text: str) -> int:

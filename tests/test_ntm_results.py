@@ -165,3 +165,18 @@ def test_train_clock_out_never_replaces_a_table_of_more_runs(tmp_path):
         assert completed.returncode != 0, completed.stdout
         assert message in completed.stderr
         assert table.read_bytes() == before
+
+
+def test_a_failed_run_fails_the_command_and_records_nothing_for_it(tmp_path):
+    """Two seeds at once (``--jobs 2``) whose runs fail (batch size 0): each failure is named,
+    the command exits non-zero, and no results file is written."""
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--tasks", "copy", "--seeds", "0", "1", "--jobs", "2",
+         "--out", str(tmp_path / "ntm"), "--save-dir", str(tmp_path / "runs"), "--",
+         "--model.init_args.model.init_args.compile", "false", "--data.init_args.batch_size", "0"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode != 0
+    for seed in (0, 1):
+        assert f"copy_seed{seed} failed (exit 1); see {tmp_path / 'runs'}" in completed.stderr
+    assert not (tmp_path / "ntm.json").exists() and not (tmp_path / "ntm.md").exists()
