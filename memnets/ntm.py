@@ -872,7 +872,7 @@ def ntm_associative_recall(**overrides) -> NTM:
 
 
 def ntm_priority_sort(**overrides) -> NTM:
-    """Priority sort: 5 read and 5 write heads, as the paper's table 3 (LSTM) setting, whose
-    controller had 2 layers of 100; here one layer of 100."""
+    """Priority sort: 5 read and 5 write heads, as in the paper's table 2 (the NTM with an LSTM
+    controller), whose controller had 2 layers of 100; here one layer of 100."""
     config = dict(input_size=10, output_size=8, num_read_heads=5, num_write_heads=5)
     return ntm_copy(**{**config, **overrides})
