@@ -108,9 +108,14 @@ def test_initial_state_options():
     torch.testing.assert_close(state.read_weights.sum(-1), torch.ones(4, 1))
     learned = small_ntm(memory_init="learned")
     assert any(name.endswith("initial_memory") for name, _ in learned.named_parameters())
-    fixed = small_ntm(learned_initial_state=False)
+    fixed = small_ntm(learned_initial_state=False, memory_init="constant")
     trainable = {name for name, p in fixed.named_parameters() if p.requires_grad}
     assert not any("initial" in name for name in trainable)
+    default = small_ntm()  # learned_random: uniform in +-sqrt(6 / (N + M)), trainable
+    memory = dict(default.named_parameters())["cell.initial_memory"]
+    assert memory.requires_grad and memory.shape == (10, 6)
+    bound = (6 / (10 + 6)) ** 0.5
+    assert memory.abs().max() <= bound and memory.std() > bound / 4  # not the 1e-6 constant
     state64 = constant.initial_state(2, dtype=torch.float64, device="cpu")
     assert state64.memory.dtype == torch.float64
 
@@ -213,8 +218,13 @@ def test_spread_focus_puts_head_h_of_h_on_slot_h_n_over_h() -> None:
     state = model.initial_state(1)
     assert state.read_weights[0].argmax(-1).tolist() == [0, 2, 4, 6]
     assert state.write_weights[0].argmax(-1).tolist() == [0, 4]
-    first = _small(num_read_heads=4, num_write_heads=2).initial_state(1)
+    first = _small(num_read_heads=4, num_write_heads=2, initial_focus="first").initial_state(1)
     assert first.read_weights[0].argmax(-1).tolist() == [0, 0, 0, 0]
+    default = _small(num_read_heads=4, num_write_heads=2).initial_state(1)  # spread
+    assert default.read_weights[0].argmax(-1).tolist() == [0, 2, 4, 6]
+    single = _small().initial_state(1)  # one read and one write head: slot 0 either way
+    assert single.read_weights[0].argmax(-1).tolist() == [0]
+    assert single.write_weights[0].argmax(-1).tolist() == [0]
 
 
 def test_learned_random_memory_is_a_trainable_random_start() -> None:

@@ -35,9 +35,16 @@ def parameter_checksum(module: torch.nn.Module) -> float:
 def test_ntm_outputs_are_pinned():
     torch.manual_seed(0)
     ntm = NTM(
-        input_size=5, output_size=4, controller_size=16, memory_slots=10, memory_width=6,
-        num_read_heads=2, num_write_heads=1,
-    )  # fmt: skip
+        input_size=5,
+        output_size=4,
+        controller_size=16,
+        memory_slots=10,
+        memory_width=6,
+        num_read_heads=2,
+        num_write_heads=1,
+        memory_init="constant",
+        initial_focus="first",
+    )  # fmt: skip (the defaults before issue 12, as recorded)
     x = torch.rand(3, 7, 5, generator=torch.Generator().manual_seed(1))  # (B, T, I)
     output, state = ntm(x)  # (B, T, O)
     assert output.sum().item() == pytest.approx(-1.3208932876586914, abs=1e-5)
@@ -65,14 +72,21 @@ def test_memn2n_outputs_are_pinned():
 # training through the CLI
 
 
-def test_ntm_training_steps_are_pinned(tmp_path):
+@pytest.mark.parametrize(
+    "memory_init, pin", [("constant", "ntm_after_4_steps"), (None, "ntm_default_after_4_steps")]
+)
+def test_ntm_training_steps_are_pinned(tmp_path, memory_init, pin):
+    """With the fixed 1e-6 memory of the recorded value, and with today's default memory
+    (learned_random, drawn from the seed)."""
+    memory = [] if memory_init is None else ["--model.init_args.model.init_args.memory_init",
+                                              memory_init]  # fmt: skip
     cli = main(
-        ["fit", *tiny_ntm(batches_per_epoch=4, episodes=4), *QUIET,
+        ["fit", *tiny_ntm(batches_per_epoch=4, episodes=4), *QUIET, *memory,
          "--trainer.max_steps", "4", "--trainer.limit_val_batches", "0",
          "--trainer.logger.init_args.save_dir", str(tmp_path)]
     )  # fmt: skip
     assert cli.trainer.global_step == 4
-    assert parameter_checksum(cli.model) == pytest.approx(PINNED["ntm_after_4_steps"], rel=1e-7)
+    assert parameter_checksum(cli.model) == pytest.approx(PINNED[pin], rel=1e-7)
 
 
 def test_qa_training_steps_are_pinned(tmp_path):
@@ -102,4 +116,8 @@ def test_a_checkpoint_written_by_fit_loads_in_test(tmp_path):
     assert got["test/loss"] == pytest.approx(expected[0]["test/loss"], abs=1e-6)
 
 
-PINNED = {"ntm_after_4_steps": 181.463087759912, "qa_after_2_epochs": 88.35304594039917}
+PINNED = {
+    "ntm_after_4_steps": 181.463087759912,  # memory_init constant (the default before issue 12)
+    "ntm_default_after_4_steps": 194.39460982009768,  # the default learned_random memory
+    "qa_after_2_epochs": 88.35304594039917,
+}

@@ -190,8 +190,8 @@ def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
         "init_args": {
             "controller": "lstm", "controller_size": 16, "memory_slots": 8, "memory_width": 6,
             "num_read_heads": 1, "num_write_heads": 1, "shift_range": 3,
-            "memory_init": "constant", "learned_initial_state": True,
-            "access_order": "write_then_read", "initial_focus": "first", "cosine_eps": None,
+            "memory_init": "learned_random", "learned_initial_state": True,
+            "access_order": "write_then_read", "initial_focus": "spread", "cosine_eps": None,
             "head_clip": None, "forget_bias": None, "controller_layers": 1, "batch_first": True,
             "compile": False,
             "compile_chunk": 1,
