@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from torch.utils.tensorboard import SummaryWriter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,3 +181,24 @@ def test_a_failed_run_fails_the_command_and_records_nothing_for_it(tmp_path):
     for seed in (0, 1):
         assert f"copy_seed{seed} failed (exit 1); see {tmp_path / 'runs'}" in completed.stderr
     assert not (tmp_path / "ntm.json").exists() and not (tmp_path / "ntm.md").exists()
+
+
+def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
+    import ntm_ablation
+
+    def record(solved, test, at40, at100):
+        return {"solved_after_sequences": solved, "test/bit_errors": test,
+                "test_length_40/bit_errors": at40, "test_length_100/bit_errors": at100}  # fmt: skip
+
+    for arm in ntm_ablation.ARMS:
+        runs = {"copy/0": record(9600, 0.1, 0.5, 3.0), "copy/1": record(None, 30.0, 40.0, 90.0),
+                "copy/2": record(16000, 0.0, 0.0, 1.25)}  # fmt: skip
+        (tmp_path / f"copy_{arm}.json").write_text(json.dumps({"runs": runs}))
+    ntm_ablation.main(["--out", str(tmp_path)])
+    rows = [line for line in (tmp_path / "copy.md").read_text().splitlines() if "| base |" in line]
+    assert rows[0].endswith(
+        "| 9.6k, -, 16.0k | - | 0.10, 30.00, 0.00 | 0.50, 40.00, 0.00 | 3.00, 90.00, 1.25 |"
+    )  # an unsolved seed: no median
+    (tmp_path / "copy_batch8.json").unlink()
+    with pytest.raises(SystemExit, match="arm batch8 has no runs: .*copy_batch8.json"):
+        ntm_ablation.main(["--out", str(tmp_path)])
