@@ -34,6 +34,7 @@ from memnets.attention import (
     shift,
     write,
 )
+from memnets.dnc import DNC, DNCInternals, DNCState, dnc_babi, dnc_copy
 from memnets.ntm import (
     NTM,
     Addressing,
@@ -53,6 +54,9 @@ __version__ = "0.1.0"
 __all__ = [
     "AdditiveAttention",
     "Addressing",
+    "DNC",
+    "DNCInternals",
+    "DNCState",
     "NTM",
     "NTMCell",
     "NTMInternals",
@@ -61,6 +65,8 @@ __all__ = [
     "WriteHead",
     "content_weights",
     "cosine_similarity",
+    "dnc_babi",
+    "dnc_copy",
     "dot_product_attention",
     "hard_attention",
     "interpolate",
