@@ -285,6 +285,9 @@ def main() -> None:
     parser.add_argument("--out", default="results/ntm_results")
     parser.add_argument("--save-dir", default="runs/results", help="the runs' TensorBoard logs")
     parser.add_argument("--rerun", action="store_true", help="ignore cached results")
+    parser.add_argument(
+        "--table-only", action="store_true", help="train nothing: tabulate the cached runs"
+    )
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
     out = ROOT / args.out
@@ -300,6 +303,8 @@ def main() -> None:
             cached = cache["runs"].get(f"{task}/{seed}", {})
             if cached.get("protocol_hash") != digests[task] or args.rerun:
                 pending.append((task, seed))
+    if args.table_only:  # what would train is left out of the table too
+        pending = []
 
     def record(task: str, seed: int, result: dict) -> None:
         key = f"{task}/{seed}"
@@ -340,6 +345,12 @@ def main() -> None:
         "",
     ]
     current = [run for key, run in cache["runs"].items() if key.count("/") == 1]
+    if args.table_only:  # the runs of the asked tasks and seeds under today's protocol
+        current = [
+            run for run in current
+            if run["task"] in digests and run["seed"] in args.seeds
+            and run.get("protocol_hash") == digests[run["task"]]
+        ]  # fmt: skip
     text = (
         "\n".join(header) + summary(current, args.threshold) + "\n\n## Generalisation\n\n"
         + generalisation_table(current) + "\n\n## Every run\n\n"

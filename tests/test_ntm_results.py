@@ -116,6 +116,16 @@ def test_cached_runs_are_tabulated_without_training(tmp_path):
         "| priority_sort | 1 | no | - | - | 46.95 | 115.90 | - | - "
         "| cost ~18-20 bits per sequence after ~1M sequences |",
     ]
+    tabled = (tmp_path / "ntm.md").read_text()
+    completed = subprocess.run(  # seed 2 has no run under this protocol: --table-only trains none
+        [sys.executable, str(SCRIPT), "--tasks", "copy", "priority_sort", "--seeds", "1", "2",
+         "--table-only", "--out", str(tmp_path / "ntm"), "--save-dir", str(tmp_path / "runs"),
+         *options],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "train.py" not in completed.stdout and not (tmp_path / "runs").exists()
+    assert (tmp_path / "ntm.md").read_text() == tabled and cache.read_bytes() == before
 
 
 def test_a_table_of_more_runs_is_never_replaced(tmp_path):
