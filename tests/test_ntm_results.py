@@ -198,17 +198,23 @@ def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
 
     def record(solved, test, at40, at100):
         return {"solved_after_sequences": solved, "test/bit_errors": test,
-                "test_length_40/bit_errors": at40, "test_length_100/bit_errors": at100}  # fmt: skip
+                "final_val_bit_errors": test / 2, "test_length_40/bit_errors": at40,
+                "test_length_100/bit_errors": at100}  # fmt: skip
 
-    for arm in ntm_ablation.ARMS:
-        runs = {"copy/0": record(9600, 0.1, 0.5, 3.0), "copy/1": record(None, 30.0, 40.0, 90.0),
-                "copy/2": record(16000, 0.0, 0.0, 1.25)}  # fmt: skip
-        (tmp_path / f"copy_{arm}.json").write_text(json.dumps({"runs": runs}))
+    for arm, (task, _, _) in ntm_ablation.ARMS.items():
+        runs = {f"{task}/0": record(9600, 0.1, 0.5, 3.0),
+                f"{task}/1": record(None, 30.0, 40.0, 90.0),
+                f"{task}/2": record(16000, 0.0, 0.0, 1.25)}  # fmt: skip
+        (tmp_path / f"{task}_{arm}.json").write_text(json.dumps({"runs": runs}))
     ntm_ablation.main(["--out", str(tmp_path)])
-    rows = [line for line in (tmp_path / "copy.md").read_text().splitlines() if "| base |" in line]
-    assert rows[0].endswith(
-        "| 9.6k, -, 16.0k | - | 0.10, 30.00, 0.00 | 0.50, 40.00, 0.00 | 3.00, 90.00, 1.25 |"
+    table = (tmp_path / "ntm.md").read_text().splitlines()
+    base = next(line for line in table if line.startswith("| copy | base |"))
+    assert base.endswith(
+        "| 9.6k, -, 16.0k | - | 0.10, 30.00, 0.00 | 0.05, 15.00, 0.00 | 0.50, 40.00, 0.00 "
+        "| 3.00, 90.00, 1.25 |"
     )  # an unsolved seed: no median
+    clip = next(line for line in table if line.startswith("| repeat_copy | clipnorm10 |"))
+    assert "| 9.6k, - | - | 0.10, 30.00 |" in clip  # repeat copy: seeds 0 and 1 only
     (tmp_path / "copy_batch8.json").unlink()
     with pytest.raises(SystemExit, match="arm batch8 has no runs: .*copy_batch8.json"):
         ntm_ablation.main(["--out", str(tmp_path)])

@@ -28,6 +28,26 @@ def tiny_ntm(*, batches_per_epoch: int, episodes: int) -> list[str]:
     ]  # fmt: skip
 
 
+def tiny_dnc(config: str, *, batches_per_epoch: int, episodes: int) -> list[str]:
+    """``configs/{config}.yaml`` (a DNC config) shrunk to seconds: an 8-unit controller over an
+    8 x 4 memory with 2 read heads, batch 4, ``batches_per_epoch`` training batches an epoch,
+    ``episodes`` validation and test episodes, no generalisation sets (nor repeat counts). The
+    task keeps its config's sizes: shrink them with ``--data.task.init_args...`` as needed."""
+    return [
+        "--config", str(ROOT / "configs" / f"{config}.yaml"),
+        "--model.init_args.model.init_args.controller_size", "8",
+        "--model.init_args.model.init_args.memory_slots", "8",
+        "--model.init_args.model.init_args.memory_width", "4",
+        "--model.init_args.model.init_args.num_read_heads", "2",
+        "--data.batch_size", "4",
+        "--data.train_batches_per_epoch", str(batches_per_epoch),
+        "--data.val_episodes", str(episodes),
+        "--data.test_episodes", str(episodes),
+        "--data.generalisation_lengths", "[]",
+        "--data.generalisation_repeats", "null",
+    ]  # fmt: skip
+
+
 def tiny_qa(generated_dir: Path) -> list[str]:
     """``configs/memn2n_babi.yaml`` shrunk to seconds: generated task 1 with 60 training and
     20 test questions, d = 8, one linear-start epoch, batch 8."""

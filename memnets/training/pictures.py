@@ -8,6 +8,8 @@ images, on global rank zero only so that a DDP run logs each picture once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -63,6 +65,45 @@ def memory_figure(
     figure, axis = plt.subplots(figsize=(5, 4), constrained_layout=True)
     image = axis.imshow(memory.float(), aspect="auto", cmap="RdBu_r")
     axis.set(title=title, xlabel="slot width (M)", ylabel="memory slot (N)")
+    figure.colorbar(image, ax=axis, shrink=0.8)
+    return figure
+
+
+def slots_over_time_figure(values: torch.Tensor, *, title: str, label: str) -> Figure:
+    """One value per memory slot over time, on its own [0, 1] scale (not normalised, so that
+    a full and an empty memory look different). values (T, N) in [0, 1]."""
+    figure, axis = plt.subplots(figsize=(5, 3), constrained_layout=True)
+    image = axis.imshow(values.float(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    axis.set(title=title, xlabel="memory slot", ylabel="time step")
+    figure.colorbar(image, ax=axis, shrink=0.8, label=label)
+    return figure
+
+
+def read_modes_figure(modes: torch.Tensor, *, names: Sequence[str]) -> Figure:
+    """Each read head's mixture of read modes over time, one panel per head.
+
+    modes (T, R, K) in [0, 1], summing to 1 over K; ``names`` the K modes' names.
+    """
+    steps, heads, kinds = modes.shape
+    figure, axes = plt.subplots(
+        heads, 1, figsize=(6, 1.2 + 0.4 * kinds * heads), constrained_layout=True, squeeze=False
+    )
+    for head, axis in enumerate(axes[:, 0]):
+        image = axis.imshow(
+            modes[:, head].T.float(), aspect="auto", cmap="viridis", vmin=0, vmax=1
+        )  # (K, T)
+        axis.set_yticks(range(kinds), list(names))
+        axis.set(title=f"read modes, head {head}", xlabel="time step")
+    figure.colorbar(image, ax=axes[:, 0].tolist(), shrink=0.8, label="weight")
+    return figure
+
+
+def links_figure(links: torch.Tensor, *, title: str = "links at the end of the episode") -> Figure:
+    """The temporal link matrix: row i, column j, how much slot i was written right after
+    slot j. links (N, N) in [0, 1]."""
+    figure, axis = plt.subplots(figsize=(5, 4), constrained_layout=True)
+    image = axis.imshow(links.float(), cmap="viridis", vmin=0, vmax=1)
+    axis.set(title=title, xlabel="slot j (written before)", ylabel="slot i (written after)")
     figure.colorbar(image, ax=axis, shrink=0.8)
     return figure
 

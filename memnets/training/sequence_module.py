@@ -1,9 +1,12 @@
-"""LightningModule training an NTM on sequence-to-sequence bit tasks.
+"""LightningModule training an NTM or a DNC on sequence-to-sequence bit tasks.
 
 Loss: binary cross-entropy with logits on the masked target positions. Logged per
 step and per validation: loss, cost in bits per sequence (the paper's measure)
 and bit errors per sequence (thresholded outputs vs targets), plus the number of
 training sequences seen, so curves can be read against the paper's x-axis.
+
+The memory pictures depend on the model: an NTM shows its per-head write and read weights and
+its memory; a DNC its write and read weights, usage, read modes, final links and memory.
 """
 
 from __future__ import annotations
@@ -14,15 +17,65 @@ import lightning
 import torch
 from torch import nn
 
+from memnets.dnc import DNC, READ_MODES, DNCInternals
+from memnets.ntm import NTMInternals
 from memnets.training.guards import check_finite_gradients, check_finite_loss
 from memnets.training.metrics import bit_errors_per_sequence, cost_bits_per_sequence, masked_bce
-from memnets.training.pictures import heads_figure, memory_figure, sequence_figure
+from memnets.training.pictures import (
+    heads_figure,
+    links_figure,
+    memory_figure,
+    read_modes_figure,
+    sequence_figure,
+    slots_over_time_figure,
+)
+
+# helpers: the figures of one episode's internals (the first sequence of the batch)
+
+
+def ntm_figures(internals: NTMInternals) -> dict:
+    """An NTM's write and read weights per head over time and its memory after the last step
+    (``internals`` with ``memory``: the model called with ``return_memory=True``)."""
+    return {
+        "memory/write_weights": heads_figure(
+            internals.write_weights[0].cpu(), title="write weights"
+        ),  # (T, W, N)
+        "memory/read_weights": heads_figure(
+            internals.read_weights[0].cpu(), title="read weights"
+        ),  # (T, R, N)
+        "memory/memory": memory_figure(internals.memory[0, -1].cpu()),  # (N, M)
+    }
+
+
+def dnc_figures(internals: DNCInternals, memory: torch.Tensor) -> dict:
+    """A DNC's write weights, read weights per head, usage and read modes per head over
+    time, and its links and ``memory`` (B, N, M) after the last step."""
+    return {
+        "memory/write_weights": heads_figure(
+            internals.write_weights[0].unsqueeze(1).cpu(), title="write weights"
+        ),  # (T, 1, N): the one write head
+        "memory/read_weights": heads_figure(
+            internals.read_weights[0].cpu(), title="read weights"
+        ),  # (T, R, N)
+        "memory/usage": slots_over_time_figure(
+            internals.usage[0].cpu(), title="usage", label="usage"
+        ),  # (T, N)
+        "memory/read_modes": read_modes_figure(
+            internals.read_modes[0].cpu(), names=READ_MODES
+        ),  # (T, R, 3)
+        "memory/links": links_figure(internals.links[0].cpu()),  # (N, N)
+        "memory/memory": memory_figure(memory[0].cpu()),  # (N, M)
+    }
+
+
+# modules
 
 
 class SequenceTaskModule(lightning.LightningModule):
-    """Trains the sequence model it is given (an :class:`~memnets.ntm.NTM`, or any module
-    called as ``logits, state = model(inputs)``) on a bit-sequence task (copy, repeat copy,
-    recall, sort).
+    """Trains the sequence model it is given (an :class:`~memnets.ntm.NTM`, a
+    :class:`~memnets.dnc.DNC`, or any module called as ``logits, state = model(inputs)`` that
+    returns an NTM's internals with ``return_internals=True, return_memory=True``, for the
+    pictures) on a bit-sequence task (copy, repeat copy, recall, sort).
 
     The model is built by the caller; the CLI builds it from the YAML with its input and
     output sizes linked from the data module. Optimisers: ``"rmsprop"`` is the paper's
@@ -122,27 +175,24 @@ class SequenceTaskModule(lightning.LightningModule):
     # pictures
 
     def memory_figures(self, datamodule) -> dict:
-        """Figures for one fixed validation episode: I/O, write and read weights, memory."""
+        """Figures for one fixed validation episode: input, target and output, then the
+        model's own (:func:`dnc_figures` for a DNC, :func:`ntm_figures` otherwise)."""
         batch = datamodule.fixed_episode().to(self.device)
         length = int(batch.lengths[0])
-        logits, _, internals = self.model(
-            batch.inputs[:, :length], return_internals=True, return_memory=True
+        inputs = batch.inputs[:, :length]  # (1, T, I)
+        if isinstance(self.model, DNC):  # the DNC returns its memory in its state
+            logits, state, internals = self.model(inputs, return_internals=True)
+            figures = dnc_figures(internals, state.memory)
+        else:
+            logits, _, internals = self.model(inputs, return_internals=True, return_memory=True)
+            figures = ntm_figures(internals)
+        sequences = sequence_figure(
+            batch.inputs[0, :length].cpu(),
+            batch.targets[0, :length].cpu(),
+            torch.sigmoid(logits[0]).cpu(),
+            batch.mask[0, :length].cpu(),
         )
-        return {
-            "memory/input_target_output": sequence_figure(
-                batch.inputs[0, :length].cpu(),
-                batch.targets[0, :length].cpu(),
-                torch.sigmoid(logits[0]).cpu(),
-                batch.mask[0, :length].cpu(),
-            ),
-            "memory/write_weights": heads_figure(
-                internals.write_weights[0].cpu(), title="write weights"
-            ),
-            "memory/read_weights": heads_figure(
-                internals.read_weights[0].cpu(), title="read weights"
-            ),
-            "memory/memory": memory_figure(internals.memory[0, -1].cpu()),
-        }
+        return {"memory/input_target_output": sequences, **figures}
 
     # optimisation
 
