@@ -10,7 +10,8 @@ for every arm (cached runs are reused when their protocol still matches; see
 ntm_results.py). Without it nothing trains: the table is made from the records the arms
 hold, and an arm without records stops the command. Writes ``results/ablation/ntm.md``: per
 arm, the sequences to solve of each seed (validation bit errors below 0.1), the test bit
-errors, the final validation bit errors, and for copy the bit errors at lengths 40 and 100.
+errors, the best and the final validation bit errors, and for copy the bit errors at
+lengths 40 and 100.
 
 The arms were trained while the defaults were ``memory_init: constant``, ``initial_focus:
 first`` and gradient values clipped at 10; the overrides name all three, so each arm means
@@ -87,17 +88,13 @@ def main(argv: list[str] | None = None) -> None:
         solved = [r.get("solved_after_sequences") for r in runs]
         known = sorted(s for s in solved if s is not None)
         median = statistics.median(known) if len(known) == len(solved) else None
+        columns = ["test/bit_errors", "best_val_bit_errors", "final_val_bit_errors",
+                   "test_length_40/bit_errors", "test_length_100/bit_errors"]  # fmt: skip
         rows.append(
             f"| {task} | {name} | {meaning} | "
             + ", ".join("-" if s is None else f"{s / 1000:.1f}k" for s in solved)
             + f" | {'-' if median is None else f'{median / 1000:.1f}k'} | "
-            + ", ".join(fmt(r.get("test/bit_errors")) for r in runs)
-            + " | "
-            + ", ".join(fmt(r.get("final_val_bit_errors")) for r in runs)
-            + " | "
-            + ", ".join(fmt(r.get("test_length_40/bit_errors")) for r in runs)
-            + " | "
-            + ", ".join(fmt(r.get("test_length_100/bit_errors")) for r in runs)
+            + " | ".join(", ".join(fmt(r.get(column)) for r in runs) for column in columns)
             + " |"
         )
     lines = [
@@ -108,12 +105,14 @@ def main(argv: list[str] | None = None) -> None:
         "seeds 0-2 (copy) or 0-1 (repeat copy), one value per seed. Sequences to solve: "
         "training sequences until the validation bit errors first fell below 0.1 per "
         "sequence (validation every 800; '-': not within the budget of 100,000); test and "
-        "longer lengths: the best checkpoint, 128 episodes each; final val: the last "
-        "validation of the run (a run stops once solved).",
+        "longer lengths: the best checkpoint, 128 episodes each; best and final val: the "
+        "lowest and the last validation of the run (a run stops once solved; a final value "
+        "far above the best is a collapse).",
         "",
         "| task | arm | what it tests | sequences to solve (seeds) | median "
-        "| test bit errors/seq | final val bit errors/seq | length 40 | length 100 |",
-        "|---|---|---|---|---:|---|---|---|---|",
+        "| test bit errors/seq | best val bit errors/seq | final val bit errors/seq "
+        "| length 40 | length 100 |",
+        "|---|---|---|---|---:|---|---|---|---|---|",
         *rows,
     ]
     table = args.out / "ntm.md"
