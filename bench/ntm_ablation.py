@@ -13,10 +13,11 @@ arm, the sequences to solve of each seed (validation bit errors below 0.1), the 
 errors, the best and the final validation bit errors, and for copy the bit errors at
 lengths 40 and 100.
 
-The arms were trained while the defaults were ``memory_init: constant``, ``initial_focus:
-first`` and gradient values clipped at 10; the overrides name all three, so each arm means
-what it meant then (with one read and one write head ``first`` and ``spread`` start at the
-same slot).
+Most arms were trained while the defaults were ``memory_init: constant``, ``initial_focus:
+first`` and gradient values clipped at 10, the ``patience`` arms under today's (learned random
+memory, spread focus, the gradient's norm clipped at 10); the overrides name all three, so
+each arm means what it meant then (with one read and one write head ``first`` and ``spread``
+start at the same slot).
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ DATA = "--data.init_args."
 VALUES = ["--trainer.gradient_clip_algorithm", "value"]  # the clipping before
 CONSTANT = [f"{MODEL}memory_init", "constant", f"{MODEL}initial_focus", "first", *VALUES]
 RANDOM = [f"{MODEL}memory_init", "learned_random", f"{MODEL}initial_focus", "first", *VALUES]
+TODAY = [
+    f"{MODEL}memory_init",
+    "learned_random",
+    f"{MODEL}initial_focus",
+    "spread",
+    "--trainer.gradient_clip_algorithm",
+    "norm",
+]  # the defaults since these measurements
 ARMS = {  # name -> (task, train.py overrides, what it tests)
     "base": ("copy", CONSTANT, "the defaults before: fixed 1e-6 memory, batch 32"),
     "learned_random": ("copy", RANDOM, "a trainable random memory (the default now)"),
@@ -47,6 +56,11 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "lr_long": ("copy", [*RANDOM, "--config", str(ROOT / "bench" / "ntm_patience.yaml")],
                 "learned random memory, training on after solving (early stopping with "
                 "patience 10 validations instead of stopping at 0.1)"),
+    "patience": ("copy", [*TODAY, "--config", str(ROOT / "bench" / "ntm_patience.yaml")],
+                 "today's defaults (gradient norm clipped at 10), training on after solving"),
+    "patience_lr1e-3": ("copy", [*TODAY, "--config", str(ROOT / "bench" / "ntm_patience.yaml"),
+                                 "--model.init_args.lr", "0.001"],
+                        "the same at Adam's lr 1e-3 instead of 3e-3"),
     "headclip20": ("repeat_copy", [f"{MODEL}head_clip", "20", *VALUES],
                    "gradient values clipped at 10 (as before) and the heads' parameters at "
                    "20 (the head clip never acted: seed 0's run is step for step the one "
