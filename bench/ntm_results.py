@@ -16,9 +16,10 @@ generalisation length of the config (``generalisation``: length, or "length x re
 Results are cached per task and seed in ``OUT.json`` (one record per run; log folders relative
 to the repository), each with the hash of the config its task's runs resolve to
 (``bench/protocols.py``): a cached run is reused only under the same protocol; one of another
-protocol is kept under ``TASK/SEED/HASH`` and left out of the tables, which are written to
-``OUT.md``: per task the seeds solved, sequences to solve (median and worst), test errors and
-cost, wall clock; the generalisation table per seed; every run. Neither file is ever replaced
+protocol is kept under ``TASK/SEED/HASH``. The tables show the runs of each task's current
+protocol only (older ones stay in the JSON) and are written to ``OUT.md``: per task the seeds
+solved, sequences to solve (median and worst), test errors and cost, wall clock; the
+generalisation table per seed; every run. Neither file is ever replaced
 by one with fewer runs (``protocols.replace_results``); a run whose logs hold no training
 events stops the command.
 """
@@ -345,6 +346,11 @@ def main() -> None:
         "",
     ]
     current = [run for key, run in cache["runs"].items() if key.count("/") == 1]
+    for task in {run["task"] for run in current} - set(digests):  # tasks not asked this time
+        if (ROOT / "configs" / f"ntm_{task}.yaml").is_file():
+            digests[task] = task_protocol(task, args)
+    # a run of an older protocol (older code or config) stays in the JSON, not in the tables
+    current = [run for run in current if run.get("protocol_hash") == digests.get(run["task"])]
     if args.table_only:  # the runs of the asked tasks and seeds under today's protocol
         current = [
             run for run in current
