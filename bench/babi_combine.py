@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def pooled_runs(text: str) -> int:
     """The runs a combined result pooled (over its tasks)."""
-    return sum(row["runs"] for row in json.loads(text)["rows"])
+    return sum(row.get("runs", 0) for row in json.loads(text).get("rows") or [])
 
 
 if __name__ == "__main__":

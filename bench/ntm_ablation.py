@@ -2,6 +2,7 @@
 
     python bench/ntm_ablation.py            # the table, from the arms' cached runs
     python bench/ntm_ablation.py --train    # first train what an arm is missing
+    python bench/ntm_ablation.py --reread   # first read the arms' runs again from their events
 
 Each arm is one ``bench/ntm_results.py`` evaluation of ``configs/ntm_TASK.yaml`` with the
 overrides in ``ARMS``, seeds 0-2 for copy and 0-1 for repeat copy, cached in
@@ -13,11 +14,14 @@ arm, the sequences to solve of each seed (validation bit errors below 0.1), the 
 errors, the best and the final validation bit errors, and for copy the bit errors at
 lengths 40 and 100.
 
-Most arms were trained while the defaults were ``memory_init: constant``, ``initial_focus:
-first`` and gradient values clipped at 10, the ``patience`` arms under today's (learned random
-memory, spread focus, the gradient's norm clipped at 10); the overrides name all three, so
-each arm means what it meant then (with one read and one write head ``first`` and ``spread``
-start at the same slot).
+The copy arms but ``patience`` were trained while the defaults were ``memory_init: constant``,
+``initial_focus: first`` and gradient values clipped at 10; the ``patience`` arms under
+today's (learned random memory, spread focus, the gradient's norm clipped at 10); the repeat
+copy arms with the learned random memory and spread focus. The copy arms' overrides name all
+three settings, so they mean what they meant then (with one read and one write head ``first``
+and ``spread`` start at the same slot). The ``base`` arm's records carry the protocol hash of
+an earlier version of ntm_results.py (it also hashed the time limit): ``--train`` would train
+it again, ``--reread`` leaves it as recorded.
 """
 
 from __future__ import annotations
@@ -79,18 +83,21 @@ def fmt(value) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--train", action="store_true", help="train what an arm is missing")
+    parser.add_argument(
+        "--reread", action="store_true", help="read the arms' runs again from their events"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "ablation")
     args = parser.parse_args(argv)
     rows = []
     for name, (task, overrides, meaning) in ARMS.items():
         seeds = SEEDS[task]
         cache = args.out / f"{task}_{name}.json"
-        if args.train:
+        if args.train or args.reread:
             command = [
                 sys.executable, str(ROOT / "bench" / "ntm_results.py"), "--tasks", task,
                 "--seeds", *map(str, seeds), "--jobs", "2",
                 "--out", str(cache.with_suffix("")), "--save-dir", f"runs/ablation/{task}_{name}",
-                "--", *overrides,
+                *(["--reread"] if args.reread and not args.train else []), "--", *overrides,
             ]  # fmt: skip
             subprocess.run(command, cwd=ROOT, check=True)
         if not cache.is_file():

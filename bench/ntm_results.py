@@ -99,9 +99,12 @@ def read_run(log_dir: Path, threshold: float) -> dict:
     result["sequences"] = int(max(sequences.values(), default=0))
     reached = next((e for e in val if e.value < threshold), None)
     result["solved_after_sequences"] = result["solved_after_seconds"] = None  # unsolved
-    if reached is not None:  # sequences at the last training step logged up to that point
-        seen = sequences[max(step for step in sequences if step <= reached.step)]
-        result["solved_after_sequences"] = int(seen)
+    if reached is not None:  # the sequences trained when that validation ran
+        # train/sequences at step s is (s + 1) x sequences per step, logged every few steps;
+        # a validation logged at step s follows s + 1 training steps
+        last = max(sequences)
+        per_step = sequences[last] / (last + 1)
+        result["solved_after_sequences"] = round((reached.step + 1) * per_step)
         result["solved_after_seconds"] = round(reached.wall_time - start)
     result["final_val_bit_errors"] = val[-1].value if val else None
     result["final_val_cost_bits"] = events.Scalars("val/cost_bits")[-1].value if val else None
@@ -184,8 +187,10 @@ def summary(results: list[dict], threshold: float) -> str:
     for task in sorted({r["task"] for r in results}):
         runs = [r for r in results if r["task"] == task]
         solved = [r.get("solved_after_sequences") for r in runs]
-        on_test = sum(1 for r in runs if r.get("solved_after_sequences") is not None
-                      and (r.get("test/bit_errors") or math.inf) < threshold)  # fmt: skip
+        on_test = sum(
+            1 for r in runs if r.get("solved_after_sequences") is not None
+            and r.get("test/bit_errors") is not None and r["test/bit_errors"] < threshold
+        )  # fmt: skip
         middle, worst = median_and_worst(solved)
         tests = [r["test/bit_errors"] for r in runs if r.get("test/bit_errors") is not None]
         costs = [r["test/cost_bits"] for r in runs if r.get("test/cost_bits") is not None]
@@ -241,7 +246,7 @@ def table(results: list[dict], threshold: float) -> str:
         lines.append(
             f"| {r['task']} | {r['seed']} | {'yes' if solved else 'no'} "
             f"| {format(r['solved_after_sequences'], ',') if solved else '-'} "
-            f"| {str(r['solved_after_seconds']) + ' s' if solved else '-'} "
+            f"| {str(r.get('solved_after_seconds')) + ' s' if solved else '-'} "
             f"| {fmt(r['final_val_bit_errors'])} | {fmt(r['final_val_cost_bits'])} "
             f"| {fmt(r.get('test/bit_errors'))} | {longer or '-'} "
             f"| {PAPER.get(family(r['task']), '')} |"
@@ -269,7 +274,10 @@ def run(task: str, seed: int, args, arguments: list[str]) -> dict:
     log_file.write_text(completed.stdout + completed.stderr)
     if completed.returncode != 0:
         raise RuntimeError(f"{name} failed (exit {completed.returncode}); see {log_file}")
-    version = max((ROOT / save_dir / name).glob("version_*"), key=os.path.getmtime)
+    versions = list((ROOT / save_dir / name).glob("version_*"))  # the newest: highest number
+    if not versions:
+        raise RuntimeError(f"{name} wrote no logs under {ROOT / save_dir / name}; see {log_file}")
+    version = max(versions, key=lambda path: int(path.name.split("_")[-1]))
     result = read_run(save_dir / name / version.name, args.threshold)
     result.update(task=task, seed=seed, process_seconds=round(time.time() - started))
     return result
@@ -289,6 +297,10 @@ def main() -> None:
     parser.add_argument(
         "--table-only", action="store_true", help="train nothing: tabulate the cached runs"
     )
+    parser.add_argument(
+        "--reread", action="store_true",
+        help="train nothing: read the cached runs' figures again from their event files",
+    )  # fmt: skip
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
     out = ROOT / args.out
@@ -304,8 +316,18 @@ def main() -> None:
             cached = cache["runs"].get(f"{task}/{seed}", {})
             if cached.get("protocol_hash") != digests[task] or args.rerun:
                 pending.append((task, seed))
-    if args.table_only:  # what would train is left out of the table too
+    if args.table_only or args.reread:  # what would train is left out of the table too
         pending = []
+    if args.reread:  # the same runs, their figures read again by today's read_run
+        for task in args.tasks:
+            for seed in args.seeds:
+                cached = cache["runs"].get(f"{task}/{seed}")
+                if cached and cached.get("protocol_hash") == digests[task]:
+                    fresh = read_run(Path(cached["log_dir"]), args.threshold)
+                    cache["runs"][f"{task}/{seed}"] = {**cached, **fresh}
+        replace_results(
+            {cache_file: json.dumps(cache, indent=1)}, count=json_runs, counted=cache_file
+        )
 
     def record(task: str, seed: int, result: dict) -> None:
         key = f"{task}/{seed}"
@@ -328,7 +350,8 @@ def main() -> None:
         for future in as_completed(futures):  # each run kept as it ends
             try:
                 record(*futures[future], future.result())
-            except RuntimeError as error:  # a failed run: the others go on, then the command fails
+            except (Exception, SystemExit) as error:  # a failed run: the others go on, then
+                # the command fails (SystemExit: its logs hold no training events)
                 failed.append(str(error))
                 print(f"error: {error}", file=sys.stderr, flush=True)
     header = [
@@ -346,16 +369,16 @@ def main() -> None:
         "",
     ]
     current = [run for key, run in cache["runs"].items() if key.count("/") == 1]
-    for task in {run["task"] for run in current} - set(digests):  # tasks not asked this time
-        if (ROOT / "configs" / f"ntm_{task}.yaml").is_file():
-            digests[task] = task_protocol(task, args)
+    defaults = argparse.Namespace(**{**vars(args), "budget": None, "extra": []})
+    for task in {run["task"] for run in current} - set(digests):  # tasks not asked this time:
+        if (ROOT / "configs" / f"ntm_{task}.yaml").is_file():  # under their default protocol
+            digests[task] = task_protocol(task, defaults)
     # a run of an older protocol (older code or config) stays in the JSON, not in the tables
     current = [run for run in current if run.get("protocol_hash") == digests.get(run["task"])]
-    if args.table_only:  # the runs of the asked tasks and seeds under today's protocol
+    if args.table_only or args.reread:  # the asked tasks and seeds, today's protocol
         current = [
             run for run in current
-            if run["task"] in digests and run["seed"] in args.seeds
-            and run.get("protocol_hash") == digests[run["task"]]
+            if run["task"] in args.tasks and run["seed"] in args.seeds
         ]  # fmt: skip
     text = (
         "\n".join(header) + summary(current, args.threshold) + "\n\n## Generalisation\n\n"

@@ -220,3 +220,42 @@ def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
     (tmp_path / "copy_batch8.json").unlink()
     with pytest.raises(SystemExit, match="arm batch8 has no runs: .*copy_batch8.json"):
         ntm_ablation.main(["--out", str(tmp_path)])
+
+
+def test_sequences_to_solve_are_those_trained_when_the_validation_ran(tmp_path):
+    """The validation at step 24 follows 25 steps of 32: 800 sequences, though the last
+    logged count before it (step 19) is 640."""
+    writer = SummaryWriter(str(tmp_path))
+    for step in (9, 19, 29):
+        writer.add_scalar("train/loss", 1.0, step, walltime=100.0 + step)
+        writer.add_scalar("train/sequences", (step + 1) * 32.0, step, walltime=100.0)
+    writer.add_scalar("val/bit_errors", 0.05, 24, walltime=130.0)
+    writer.add_scalar("val/cost_bits", 0.2, 24, walltime=130.0)
+    writer.add_scalar("test/bit_errors", 0.0, 29, walltime=140.0)
+    writer.close()
+    script = runpy.run_path(str(SCRIPT))
+    result = script["read_run"](Path(os.path.relpath(tmp_path, ROOT)), threshold=0.1)
+    assert result["solved_after_sequences"] == 800
+    assert result["solved_on_test"] is True
+    record = {"task": "copy", "seed": 0, **result}
+    assert "| copy | 1 | 1/1 | 1/1 | 0.8k |" in script["summary"]([record], 0.1)  # 0.0 on test
+
+
+def test_table_only_tables_the_asked_tasks_only(tmp_path, monkeypatch):
+    script = runpy.run_path(str(SCRIPT))
+    options = ["--", "--model.init_args.model.init_args.compile", "false"]
+    args = script["argparse"].Namespace(max_time="00:00:00:01", extra=options[1:])
+    runs = {}
+    for task in ("copy", "repeat_copy"):
+        runs[f"{task}/0"] = {
+            "task": task, "seed": 0, "solved_after_sequences": 800, "solved_after_seconds": 9,
+            "final_val_bit_errors": 0.0, "final_val_cost_bits": 0.1, "test/bit_errors": 0.0,
+            "protocol_hash": script["task_protocol"](task, args),
+        }  # fmt: skip
+    (tmp_path / "ntm.json").write_text(json.dumps({"runs": runs}))
+    argv = ["ntm_results.py", "--tasks", "copy", "--seeds", "0", "--table-only",
+            "--max-time", "00:00:00:01", "--out", str(tmp_path / "ntm"), *options]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    script["main"]()
+    table = (tmp_path / "ntm.md").read_text()
+    assert "| copy | 1 |" in table and "repeat_copy" not in table
