@@ -9,6 +9,8 @@ runs, with the ``config.yaml`` that ``train.py fit`` saved beside the checkpoint
     python train.py test --config .../config.yaml --ckpt_path CKPT \\
         --data.init_args.generalisation_lengths [10,20,...] --generalisation.out OUT
 
+(``--repeats 10 15`` for repeat copy tests every (length, repeats) pair instead).
+
 which writes OUT.md, OUT.csv and OUT.png (see memnets/training/generalisation.py).
 """
 
@@ -44,9 +46,17 @@ def main(argv: list[str] | None = None):
     parser.add_argument("--ckpt", required=True, help="a checkpoint written by train.py fit")
     parser.add_argument("--lengths", type=int, nargs="+", default=[10, 20, 30, 40, 60, 80, 100])
     parser.add_argument("--episodes", type=int, default=None, help="sequences per length")
+    parser.add_argument(
+        "--repeats", type=int, nargs="+", default=None,
+        help="repeat copy: test every (length, repeats) pair; default: repeats drawn from the "
+        "training range (the run's own pairs are not used)",
+    )  # fmt: skip
     parser.add_argument("--out", default="results/generalisation")
     args = parser.parse_args(argv)
-    for name, values in (("--lengths", args.lengths), ("--episodes", [args.episodes])):
+    for name, values in (
+        ("--lengths", args.lengths), ("--episodes", [args.episodes]),
+        ("--repeats", args.repeats or []),
+    ):  # fmt: skip
         bad = [value for value in values if value is not None and value < 1]
         if bad:
             parser.error(f"{name} must be positive integers, got {bad}")
@@ -61,6 +71,8 @@ def main(argv: list[str] | None = None):
     arguments = [
         "test", "--config", str(config), "--ckpt_path", str(checkpoint),
         "--data.init_args.generalisation_lengths", "[" + ",".join(map(str, args.lengths)) + "]",
+        "--data.init_args.generalisation_repeats",
+        "null" if args.repeats is None else "[" + ",".join(map(str, args.repeats)) + "]",
         "--generalisation.out", args.out,
         "--trainer.logger", "false",
     ]  # fmt: skip

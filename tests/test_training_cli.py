@@ -376,3 +376,15 @@ def test_cli_repeat_copy_generalisation_pairs(tmp_path):
     assert [(int(row["length"]), int(row["repeats"])) for row in rows] == pairs
     table = (log_dir / "generalisation.md").read_text()
     assert "| length | repeats | bit errors / sequence |" in table
+
+    evaluate = runpy.run_path(str(ROOT / "evaluate.py"))["main"]
+    last = str(log_dir / "checkpoints" / "last.ckpt")
+    for repeats, expected in [
+        ([], [("4", None)]),
+        (["--repeats", "2", "3"], [("4", "2"), ("4", "3")]),
+    ]:
+        out = tmp_path / f"evaluated{len(repeats)}"  # the run's own pairs are not inherited
+        evaluate(["--ckpt", last, "--lengths", "4", "--episodes", "2", "--out", str(out), *repeats])
+        with open(out.with_suffix(".csv")) as handle:
+            rows = list(csv.DictReader(handle))
+        assert [(row["length"], row.get("repeats")) for row in rows] == expected
