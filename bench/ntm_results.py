@@ -145,12 +145,13 @@ def task_arguments(task: str, args) -> list[str]:
     return ["--config", str(config), *steps, "--trainer.max_time", args.max_time, *args.extra]
 
 
-def task_protocol(task: str, args) -> str:
+def task_protocol(task: str, args, arguments: list[str] | None = None) -> str:
     """The hash of the config ``task``'s runs resolve to (bench/protocols.py); the seed,
-    passed as the data seed too, keys the runs inside it."""
+    passed as the data seed too, keys the runs inside it. ``arguments``: the task's
+    :func:`task_arguments` when the caller has them already (they resolve a config too)."""
     from memnets.ntm import REVISION
 
-    config = resolve(task_arguments(task, args))
+    config = resolve(task_arguments(task, args) if arguments is None else arguments)
     # the time limit is a safety net: a run it stops shows fewer sequences than the budget
     not_results = [*NOT_RESULTS, "data.init_args.seed", "trainer.max_time"]
     return protocol_hash(protocol(config, revision=REVISION, not_results=not_results))
@@ -309,7 +310,7 @@ def main() -> None:
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {"runs": {}}
     # resolved here, before any run starts (resolving prints: one thread at a time)
     arguments = {task: task_arguments(task, args) for task in args.tasks}  # bad task: stop here
-    digests = {task: task_protocol(task, args) for task in args.tasks}
+    digests = {task: task_protocol(task, args, arguments[task]) for task in args.tasks}
     pending = []
     for task in args.tasks:
         for seed in args.seeds:
