@@ -1,10 +1,13 @@
-"""Train NTMs on the algorithmic tasks, five seeds each, and tabulate them beside the paper.
+"""Train NTMs (or DNCs) on the algorithmic tasks, five seeds each, and tabulate them beside the
+paper.
 
     python bench/ntm_results.py --tasks copy associative_recall_ff repeat_copy priority_sort_ff \
         --seeds 0 1 2 3 4 --jobs 2
+    python bench/ntm_results.py --model dnc --tasks copy repeat_copy --seeds 0 1 2 --jobs 2
 
-A task is a config, ``configs/ntm_TASK.yaml``. Each run is ``train.py fit --config
-configs/ntm_TASK.yaml`` (more overrides after ``--``) for at most ``--budget`` training
+A task is a config, ``configs/MODEL_TASK.yaml`` (``--model``: ntm, the default, or dnc; the
+results go to ``results/MODEL_results`` unless ``--out``). Each run is ``train.py fit --config
+configs/MODEL_TASK.yaml`` (more overrides after ``--``) for at most ``--budget`` training
 sequences (default: the task's budget in ``BUDGETS``) and ``--max-time``, with TensorBoard
 logs under ``--save-dir``; ``--jobs`` runs go at once (one torch thread each). From a run's
 event files this reads: the number of training sequences and the wall-clock time until the
@@ -131,10 +134,15 @@ def generalisation(record: dict) -> dict[str, float]:
     return dict(sets[shape] for shape in sorted(sets))
 
 
+def config_file(task: str, args) -> Path:
+    """``configs/MODEL_TASK.yaml`` (the model: ``args.model``, ntm if absent)."""
+    return ROOT / "configs" / f"{getattr(args, 'model', 'ntm')}_{task}.yaml"
+
+
 def task_arguments(task: str, args) -> list[str]:
     """train.py fit's arguments for ``task``, less the seed and where the logs go: the budget
     of sequences as ``max_steps`` (at the config's batch size), then the overrides."""
-    config = ROOT / "configs" / f"ntm_{task}.yaml"  # from any folder (runs go from ROOT)
+    config = config_file(task, args)  # from any folder (runs go from ROOT)
     if not config.is_file():
         no_data(f"no config for task {task!r}: {config} does not exist")
     budget = getattr(args, "budget", None) or BUDGETS.get(family(task))
@@ -149,12 +157,14 @@ def task_protocol(task: str, args, arguments: list[str] | None = None) -> str:
     """The hash of the config ``task``'s runs resolve to (bench/protocols.py); the seed,
     passed as the data seed too, keys the runs inside it. ``arguments``: the task's
     :func:`task_arguments` when the caller has them already (they resolve a config too)."""
-    from memnets.ntm import REVISION
+    import importlib
 
+    model = getattr(args, "model", "ntm")
+    revision = importlib.import_module(f"memnets.{model}").REVISION
     config = resolve(task_arguments(task, args) if arguments is None else arguments)
     # the time limit is a safety net: a run it stops shows fewer sequences than the budget
     not_results = [*NOT_RESULTS, "data.init_args.seed", "trainer.max_time"]
-    return protocol_hash(protocol(config, revision=REVISION, not_results=not_results))
+    return protocol_hash(protocol(config, revision=revision, not_results=not_results))
 
 
 def fmt(value, digits=2) -> str:
@@ -286,13 +296,14 @@ def run(task: str, seed: int, args, arguments: list[str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=["copy"], help="configs/ntm_TASK.yaml")
+    parser.add_argument("--model", choices=["ntm", "dnc"], default="ntm")
+    parser.add_argument("--tasks", nargs="+", default=["copy"], help="configs/MODEL_TASK.yaml")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--budget", type=int, help="training sequences per run (default BUDGETS)")
     parser.add_argument("--max-time", default="00:01:00:00", help="per run, DD:HH:MM:SS")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (one thread each)")
     parser.add_argument("--threshold", type=float, default=0.1)
-    parser.add_argument("--out", default="results/ntm_results")
+    parser.add_argument("--out", help="default results/MODEL_results (.json and .md)")
     parser.add_argument("--save-dir", default="runs/results", help="the runs' TensorBoard logs")
     parser.add_argument("--rerun", action="store_true", help="ignore cached results")
     parser.add_argument(
@@ -304,6 +315,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
+    args.out = args.out or f"results/{args.model}_results"
     out = ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     cache_file = out.with_suffix(".json")
@@ -356,11 +368,12 @@ def main() -> None:
                 failed.append(str(error))
                 print(f"error: {error}", file=sys.stderr, flush=True)
     header = [
-        "# NTM results on the algorithmic tasks",
+        f"# {args.model.upper()} results on the algorithmic tasks",
         "",
-        f"Produced by `python bench/ntm_results.py` (see `{Path(__file__).name}`; the runs'",
-        f"TensorBoard events go under `{args.save_dir}/`, which git ignores; this table and",
-        f"`{Path(args.out).name}.json` are what is kept). Machine: {cache.get('machine', '?')}.",
+        f"Produced by `python bench/ntm_results.py --model {args.model}` (see",
+        f"`{Path(__file__).name}`; the runs' TensorBoard events go under `{args.save_dir}/`,",
+        f"which git ignores; this table and `{Path(args.out).name}.json` are what is kept).",
+        f"Machine: {cache.get('machine', '?')}.",
         "Each run trains at most its task's budget of sequences and stops early once the",
         f"validation bit error is below {args.threshold} per sequence; 'solved on test too' also",
         "needs the held-out test set (the best checkpoint) below it. Validation and test sets:",
@@ -372,7 +385,7 @@ def main() -> None:
     current = [run for key, run in cache["runs"].items() if key.count("/") == 1]
     defaults = argparse.Namespace(**{**vars(args), "budget": None, "extra": []})
     for task in {run["task"] for run in current} - set(digests):  # tasks not asked this time:
-        if (ROOT / "configs" / f"ntm_{task}.yaml").is_file():  # under their default protocol
+        if config_file(task, args).is_file():  # under their default protocol
             digests[task] = task_protocol(task, defaults)
     # a run of an older protocol (older code or config) stays in the JSON, not in the tables
     current = [run for run in current if run.get("protocol_hash") == digests.get(run["task"])]

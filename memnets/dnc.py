@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from memnets._checks import check_positive, check_shape
-from memnets.attention import content_weights, read, write
+from memnets.attention import _cosine, _write
 
 __all__ = [
     "retention",
@@ -73,6 +73,9 @@ __all__ = [
 ]
 
 READ_MODES = ("backward", "content", "forward")  # the order of the last axis of read modes
+# The revision of the numbers a DNC configuration produces: bumped by a change of the
+# mathematics, so that cached results of earlier code are not reused (bench/protocols.py).
+REVISION = 1
 
 # state, interface and internals
 
@@ -129,6 +132,10 @@ def retention(free_gates: Tensor, read_weights: Tensor) -> Tensor:
     -> (B, N). A slot read with a free gate of 1 is released (psi = 0)."""
     sizes = check_shape("read_weights", read_weights, ("B", "R", "N"))
     check_shape("free_gates", free_gates, (sizes["B"], sizes["R"]))
+    return _retention(free_gates, read_weights)
+
+
+def _retention(free_gates: Tensor, read_weights: Tensor) -> Tensor:
     return torch.prod(1 - free_gates.unsqueeze(-1) * read_weights, dim=1)  # (B, N)
 
 
@@ -141,6 +148,10 @@ def update_usage(usage: Tensor, write_weights: Tensor, retention: Tensor) -> Ten
     sizes = check_shape("usage", usage, ("B", "N"))
     check_shape("write_weights", write_weights, (sizes["B"], sizes["N"]))
     check_shape("retention", retention, (sizes["B"], sizes["N"]))
+    return _update_usage(usage, write_weights, retention)
+
+
+def _update_usage(usage: Tensor, write_weights: Tensor, retention: Tensor) -> Tensor:
     return (usage + write_weights * (1 - usage)) * retention  # (B, N)
 
 
@@ -159,9 +170,13 @@ def allocation(usage: Tensor) -> Tensor:
     Gradients flow through the sorted usage values, not through the sort order (the paper's
     methods likewise ignore the discontinuities where the order changes).
     """
-    batch = check_shape("usage", usage, ("B", "N"))["B"]
+    check_shape("usage", usage, ("B", "N"))
+    return _allocation(usage)
+
+
+def _allocation(usage: Tensor) -> Tensor:
     sorted_usage, free_list = torch.sort(usage, dim=-1, stable=True)  # (B, N) ascending
-    leading_one = sorted_usage.new_ones(batch, 1)  # (B, 1)
+    leading_one = sorted_usage.new_ones(usage.shape[0], 1)  # (B, 1)
     used_before = torch.cumprod(torch.cat([leading_one, sorted_usage[:, :-1]], dim=-1), dim=-1)
     sorted_allocation = (1 - sorted_usage) * used_before  # (B, N) in free-list order
     return torch.zeros_like(usage).scatter(-1, free_list, sorted_allocation)  # (B, N) slot order
@@ -175,6 +190,12 @@ def write_weighting(
     check_shape("content", content, (sizes["B"], sizes["N"]))
     check_shape("allocation_gate", allocation_gate, (sizes["B"], 1))
     check_shape("write_gate", write_gate, (sizes["B"], 1))
+    return _write_weighting(allocation, content, allocation_gate, write_gate)
+
+
+def _write_weighting(
+    allocation: Tensor, content: Tensor, allocation_gate: Tensor, write_gate: Tensor
+) -> Tensor:
     return write_gate * (allocation_gate * allocation + (1 - allocation_gate) * content)
 
 
@@ -182,6 +203,10 @@ def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
     """p_t = (1 - sum_n w[n]) p_{t-1} + w: precedence, write_weights (B, N) -> (B, N)."""
     sizes = check_shape("precedence", precedence, ("B", "N"))
     check_shape("write_weights", write_weights, (sizes["B"], sizes["N"]))
+    return _update_precedence(precedence, write_weights)
+
+
+def _update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
     return (1 - write_weights.sum(dim=-1, keepdim=True)) * precedence + write_weights
 
 
@@ -194,10 +219,21 @@ def update_links(links: Tensor, precedence: Tensor, write_weights: Tensor) -> Te
     sizes = check_shape("links", links, ("B", "N", "N"))
     check_shape("precedence", precedence, (sizes["B"], sizes["N"]))
     check_shape("write_weights", write_weights, (sizes["B"], sizes["N"]))
+    return _update_links(links, precedence, write_weights, _off_diagonal(links))
+
+
+def _off_diagonal(links: Tensor) -> Tensor:
+    """(N, N): 1 off the diagonal, 0 on it, for links (B, N, N)."""
+    slots = links.shape[-1]
+    return 1 - torch.eye(slots, dtype=links.dtype, device=links.device)  # (N, N)
+
+
+def _update_links(
+    links: Tensor, precedence: Tensor, write_weights: Tensor, off_diagonal: Tensor
+) -> Tensor:
     written_i = write_weights.unsqueeze(2)  # (B, N, 1)
     written_j = write_weights.unsqueeze(1)  # (B, 1, N)
     links = (1 - written_i - written_j) * links + written_i * precedence.unsqueeze(1)  # (B, N, N)
-    off_diagonal = 1 - torch.eye(sizes["N"], dtype=links.dtype, device=links.device)  # (N, N)
     return links * off_diagonal  # (B, N, N)
 
 
@@ -209,6 +245,10 @@ def directional_weights(links: Tensor, read_weights: Tensor) -> tuple[Tensor, Te
     """
     sizes = check_shape("links", links, ("B", "N", "N"))
     check_shape("read_weights", read_weights, (sizes["B"], "R", sizes["N"]))
+    return _directional_weights(links, read_weights)
+
+
+def _directional_weights(links: Tensor, read_weights: Tensor) -> tuple[Tensor, Tensor]:
     forward = read_weights @ links.transpose(1, 2)  # (B, R, N): f[r, i] = sum_j L[i, j] w[r, j]
     backward = read_weights @ links  # (B, R, N): b[r, j] = sum_i L[i, j] w[r, i]
     return forward, backward
@@ -223,6 +263,10 @@ def read_weighting(backward: Tensor, content: Tensor, forward: Tensor, modes: Te
     check_shape("backward", backward, (sizes["B"], sizes["R"], sizes["N"]))
     check_shape("forward", forward, (sizes["B"], sizes["R"], sizes["N"]))
     check_shape("modes", modes, (sizes["B"], sizes["R"], len(READ_MODES)))
+    return _read_weighting(backward, content, forward, modes)
+
+
+def _read_weighting(backward: Tensor, content: Tensor, forward: Tensor, modes: Tensor) -> Tensor:
     backward_mode, content_mode, forward_mode = modes.unsqueeze(-1).unbind(dim=2)  # (B, R, 1)
     return backward_mode * backward + content_mode * content + forward_mode * forward
 
@@ -246,8 +290,12 @@ def parse_interface(raw: Tensor, *, num_read_heads: int, memory_width: int) -> D
     write key (M), the write strength, erase (M), the write vector (M), R free gates, the
     allocation gate, the write gate, R read modes (head after head: backward, content, forward).
     """
-    heads, width = num_read_heads, memory_width
-    batch = check_shape("raw", raw, ("B", interface_size(heads, width)))["B"]
+    check_shape("raw", raw, ("B", interface_size(num_read_heads, memory_width)))
+    return _parse_interface(raw, num_read_heads, memory_width)
+
+
+def _parse_interface(raw: Tensor, num_read_heads: int, memory_width: int) -> DNCInterface:
+    heads, width, batch = num_read_heads, memory_width, raw.shape[0]
     (
         read_keys,
         read_strengths,
@@ -277,27 +325,62 @@ def parse_interface(raw: Tensor, *, num_read_heads: int, memory_width: int) -> D
 def access(state: DNCState, interface: DNCInterface) -> tuple[DNCState, Tensor]:
     """One step of memory access: the new state (controller untouched) and the allocation
     weights (B, N), in the paper's order (see the module docstring)."""
-    psi = retention(interface.free_gates, state.read_weights)  # (B, N)
-    usage = update_usage(state.usage, state.write_weights, psi)  # (B, N)
-    allocation_weights = allocation(usage)  # (B, N)
-    write_content = content_weights(
+    if not isinstance(state, DNCState):
+        raise TypeError(f"state must be a DNCState, got {type(state).__name__}")
+    sizes = check_shape("state.memory", state.memory, ("B", "N", "M"))
+    batch, slots, width = sizes["B"], sizes["N"], sizes["M"]
+    heads = check_shape("state.read_weights", state.read_weights, (batch, "R", slots))["R"]
+    for name, tensor, shape in [
+        ("state.usage", state.usage, (batch, slots)),
+        ("state.links", state.links, (batch, slots, slots)),
+        ("state.precedence", state.precedence, (batch, slots)),
+        ("state.write_weights", state.write_weights, (batch, slots)),
+        ("interface.read_keys", interface.read_keys, (batch, heads, width)),
+        ("interface.read_strengths", interface.read_strengths, (batch, heads)),
+        ("interface.write_key", interface.write_key, (batch, width)),
+        ("interface.write_strength", interface.write_strength, (batch, 1)),
+        ("interface.erase", interface.erase, (batch, width)),
+        ("interface.write_vector", interface.write_vector, (batch, width)),
+        ("interface.free_gates", interface.free_gates, (batch, heads)),
+        ("interface.allocation_gate", interface.allocation_gate, (batch, 1)),
+        ("interface.write_gate", interface.write_gate, (batch, 1)),
+        ("interface.read_modes", interface.read_modes, (batch, heads, len(READ_MODES))),
+    ]:
+        check_shape(name, tensor, shape)
+    return _access(state, interface, _off_diagonal(state.links))
+
+
+def _content(memory: Tensor, keys: Tensor, strengths: Tensor) -> Tensor:
+    """``content_weights`` without checks: memory (B, N, M), keys (B, H, M), strengths (B, H)
+    -> (B, H, N)."""
+    return torch.softmax(strengths.unsqueeze(-1) * _cosine(memory, keys), dim=-1)
+
+
+def _access(
+    state: DNCState, interface: DNCInterface, off_diagonal: Tensor
+) -> tuple[DNCState, Tensor]:
+    """:func:`access` without checks; ``off_diagonal`` (N, N) from :func:`_off_diagonal`."""
+    psi = _retention(interface.free_gates, state.read_weights)  # (B, N)
+    usage = _update_usage(state.usage, state.write_weights, psi)  # (B, N)
+    allocation_weights = _allocation(usage)  # (B, N)
+    write_content = _content(
         state.memory, interface.write_key.unsqueeze(1), interface.write_strength
     ).squeeze(1)  # (B, N)
-    write_weights = write_weighting(
+    write_weights = _write_weighting(
         allocation_weights, write_content, interface.allocation_gate, interface.write_gate
     )  # (B, N)
-    memory = write(
+    memory = _write(
         state.memory,
         write_weights.unsqueeze(1),
         interface.erase.unsqueeze(1),
         interface.write_vector.unsqueeze(1),
     )  # (B, N, M)
-    links = update_links(state.links, state.precedence, write_weights)  # (B, N, N)
-    precedence = update_precedence(state.precedence, write_weights)  # (B, N)
-    forward, backward = directional_weights(links, state.read_weights)  # (B, R, N) each
-    read_content = content_weights(memory, interface.read_keys, interface.read_strengths)
-    read_weights = read_weighting(backward, read_content, forward, interface.read_modes)
-    reads = read(memory, read_weights)  # (B, R, M)
+    links = _update_links(state.links, state.precedence, write_weights, off_diagonal)
+    precedence = _update_precedence(state.precedence, write_weights)  # (B, N)
+    forward, backward = _directional_weights(links, state.read_weights)  # (B, R, N) each
+    read_content = _content(memory, interface.read_keys, interface.read_strengths)  # (B, R, N)
+    read_weights = _read_weighting(backward, read_content, forward, interface.read_modes)
+    reads = read_weights @ memory  # (B, R, M)
     new_state = DNCState(
         state.controller, memory, usage, links, precedence, read_weights, write_weights, reads
     )
@@ -408,9 +491,10 @@ class DNC(nn.Module):
                 zeros = state.memory.new_zeros(sizes["B"], self.controller_size)  # (B, C)
                 state = state._replace(controller=(zeros, zeros.clone()))
 
+        off_diagonal = _off_diagonal(state.links)  # (N, N), once per call
         hiddens, reads, steps = [], [], []
         for x_t in x.unbind(dim=1):  # (B, I)
-            hidden, state, interface, allocation_weights = self._step(x_t, state)
+            hidden, state, interface, allocation_weights = self._step(x_t, state, off_diagonal)
             hiddens.append(hidden)
             reads.append(state.reads.flatten(1))  # (B, R*M)
             if return_internals:
@@ -440,20 +524,19 @@ class DNC(nn.Module):
         )
         return output, state, internals
 
-    def _step(self, x: Tensor, state: DNCState) -> tuple[Tensor, DNCState, DNCInterface, Tensor]:
-        """x (B, I) -> controller output (B, C), new state, interface, allocation (B, N)."""
+    def _step(
+        self, x: Tensor, state: DNCState, off_diagonal: Tensor
+    ) -> tuple[Tensor, DNCState, DNCInterface, Tensor]:
+        """x (B, I) -> controller output (B, C), new state, interface, allocation (B, N);
+        no checks (``forward`` checked x and the state once)."""
         controller_input = torch.cat([x, state.reads.flatten(1)], dim=-1)  # (B, I + R*M)
         if self.controller_kind == "lstm":
             hidden, cell = self.controller(controller_input, state.controller)  # (B, C) each
             controller = (hidden, cell)
         else:
             hidden, controller = self.controller(controller_input), None  # (B, C)
-        interface = parse_interface(
-            self.interface(hidden),
-            num_read_heads=self.num_read_heads,
-            memory_width=self.memory_width,
-        )
-        state, allocation_weights = access(state, interface)
+        interface = _parse_interface(self.interface(hidden), self.num_read_heads, self.memory_width)
+        state, allocation_weights = _access(state, interface, off_diagonal)
         return hidden, state._replace(controller=controller), interface, allocation_weights
 
     def _check_state(self, state: DNCState, batch: int) -> None:

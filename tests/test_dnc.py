@@ -9,6 +9,7 @@ import torch
 from memnets.dnc import (
     DNC,
     DNCState,
+    access,
     allocation,
     directional_weights,
     dnc_babi,
@@ -521,3 +522,13 @@ def test_builders():
     assert dnc_babi(input_size=20, output_size=30, memory_slots=8).memory_slots == 8
     with pytest.raises(TypeError, match="input_size"):
         dnc_babi()
+
+
+def test_access_names_the_interface_tensor_of_the_wrong_shape():
+    model = DNC(input_size=3, output_size=2, memory_slots=5, memory_width=4, num_read_heads=2)
+    state = model.initial_state(2)
+    raw = torch.zeros(2, interface_size(2, 4))
+    interface = parse_interface(raw, num_read_heads=2, memory_width=4)
+    interface.erase = torch.zeros(2, 3)  # width 3, memory 4
+    with pytest.raises(ValueError, match=r"interface\.erase has shape \(2, 3\)"):
+        access(state, interface)
