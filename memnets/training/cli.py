@@ -76,7 +76,7 @@ def _data_identity(class_path: str, arguments: dict) -> tuple[str, str] | None:
             task = _import(task["class_path"])(**dict(task.get("init_args") or {}))
         sizes = f"input size {task.input_size}, output size {task.output_size}"
         return f"{kind}/{task.name}/{sizes}", f"{task.name} ({sizes}; {task.config()})"
-    if kind == "BabiDataModule":
+    if kind in ("BabiDataModule", "BabiSequenceDataModule"):
         tasks = arguments.get("task")
         tasks = sorted(tasks) if isinstance(tasks, list) else [tasks]
         return f"{kind}/{tasks}", f"bAbI task{'s' if len(tasks) > 1 else ''} {tasks}"

@@ -118,6 +118,7 @@ class QASample:
     answer: str  # one answer class, multi-word answers kept whole ("n,w", "nothing")
     supporting_ids: tuple[int, ...]  # line ids of the supporting sentences, as in the file
     source: str  # "path:line" of the question line
+    story_source: str = ""  # "path:line" of the story's first line: the questions of one story
 
     @property
     def supporting_positions(self) -> tuple[int, ...]:
@@ -170,6 +171,7 @@ def parse_babi_lines(lines: Iterable[str], *, source: str = "<lines>") -> list[Q
 
         if line_id == 1:
             story, story_ids = [], []
+            story_source = f"{source}:{line_number}"
         elif previous_id is None:
             raise error(f"the first line of a story must have id 1, got {line_id}")
         elif line_id <= previous_id:
@@ -221,6 +223,7 @@ def parse_babi_lines(lines: Iterable[str], *, source: str = "<lines>") -> list[Q
                 answer=answer,
                 supporting_ids=tuple(supporting_ids),
                 source=f"{source}:{line_number}",
+                story_source=story_source,
             )
         )
     return samples
