@@ -39,6 +39,9 @@ def question_errors(logits: Tensor, targets: Tensor, questions: Tensor) -> tuple
     count = int(questions.max()) + 1 if answer_steps.any() else 0
     index = questions.clamp_min(0)  # (B, T): steps off the answers add nothing below
     shape = (questions.shape[0], count)
+    if count == 0:  # no answer step: no question (scattering into Q = 0 columns would fail)
+        asked = torch.zeros(shape, dtype=torch.bool, device=logits.device)
+        return asked.clone(), asked
     wrong = torch.zeros(shape, dtype=torch.long, device=logits.device)
     wrong = wrong.scatter_add(1, index, wrong_steps.long()) > 0  # (B, Q)
     asked = torch.zeros(shape, dtype=torch.long, device=logits.device)

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from .reader import QASample
-from .vocab import NIL_WORD, UNKNOWN_ANSWER_INDEX, UNKNOWN_WORD, Vocabulary
+from .vocab import NIL_WORD, UNKNOWN_ANSWER_INDEX, UNKNOWN_INDEX, UNKNOWN_WORD, Vocabulary
 
 __all__ = [
     "ANSWER_MARK",
@@ -103,9 +103,8 @@ def encode_story(story: StorySequence, vocabulary: Vocabulary) -> tuple[Tensor, 
     targets = torch.full_like(inputs, UNKNOWN_ANSWER_INDEX)  # (T,)
     questions = torch.full_like(inputs, NO_QUESTION)  # (T,)
     steps = [step for step, word in enumerate(story.words) if word == ANSWER_MARK]
-    known = {word for word in vocabulary.answers}
-    answer_ids = [
-        vocabulary.word_index(word) if word in known else UNKNOWN_ANSWER_INDEX
+    answer_ids = [  # any word of the vocabulary can be an answer: the output scores them all
+        index if (index := vocabulary.word_index(word)) != UNKNOWN_INDEX else UNKNOWN_ANSWER_INDEX
         for word in story.answers
     ]
     targets[steps] = torch.tensor(answer_ids, dtype=torch.long)
