@@ -193,8 +193,11 @@ def test_a_failed_run_fails_the_command_and_records_nothing_for_it(tmp_path):
     assert not (tmp_path / "ntm.json").exists() and not (tmp_path / "ntm.md").exists()
 
 
-def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
+def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path, monkeypatch):
     import ntm_ablation
+
+    # the arm whose runs are the main table's, read from tmp_path here
+    monkeypatch.setitem(ntm_ablation.OUT, "defaults", tmp_path / "repeat_copy_defaults")
 
     def record(solved, test, at40, at100):
         return {"solved_after_sequences": solved, "test/bit_errors": test,
@@ -217,6 +220,8 @@ def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
     )  # an unsolved seed: no median
     clip = next(line for line in table if line.startswith("| repeat_copy | clipnorm10 |"))
     assert "| 9.6k, - | - | 0.10, 30.00 |" in clip  # repeat copy: seeds 0 and 1 only
+    five = next(line for line in table if line.startswith("| repeat_copy | lr1e-3 |"))
+    assert "| 9.6k, -, 16.0k | - | 0.10, 30.00, 0.00 |" in five  # seeds 0-4: those there
     (tmp_path / "copy_batch8.json").unlink()
     with pytest.raises(SystemExit, match="arm batch8 has no runs: .*copy_batch8.json"):
         ntm_ablation.main(["--out", str(tmp_path)])
