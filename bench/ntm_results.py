@@ -186,7 +186,13 @@ def median_and_worst(values: list) -> tuple:
     return middle, (ranked[-1] if ranked else None)
 
 
-def summary(results: list[dict], threshold: float) -> str:
+def paper(task: str, model: str) -> str:
+    """The paper's figure for ``task``: the NTM paper's, labelled so beside another model."""
+    text = PAPER.get(family(task), "")
+    return text if model == "ntm" or not text else f"(NTM paper) {text}"
+
+
+def summary(results: list[dict], threshold: float, model: str = "ntm") -> str:
     """One row per task: seeds solved, sequences to solve, test errors and cost, wall clock."""
     lines = [
         f"| task | seeds | solved on val (< {threshold}) | solved on test too "
@@ -213,7 +219,8 @@ def summary(results: list[dict], threshold: float) -> str:
             f"| {fmt(statistics.median(costs)) if costs else '-'} "
             f"| {thousands(statistics.median(r.get('sequences', 0) for r in runs))} "
             f"| {statistics.median(r.get('wall_seconds', 0) for r in runs):.0f} s "
-            f"| {TARGETS.get(family(task), '')} | {PAPER.get(family(task), '')} |"
+            f"| {TARGETS.get(family(task), '') if model == 'ntm' else '-'} "
+            f"| {paper(task, model)} |"
         )
     return "\n".join(lines)
 
@@ -244,7 +251,7 @@ def generalisation_table(results: list[dict]) -> str:
     return "\n\n".join(tables)
 
 
-def table(results: list[dict], threshold: float) -> str:
+def table(results: list[dict], threshold: float, model: str = "ntm") -> str:
     lines = [
         f"| task | seed | solved (< {threshold} bit errors/seq)? | sequences to solve "
         "| time to solve | final val bit errors/seq | final val cost (bits/seq) "
@@ -260,7 +267,7 @@ def table(results: list[dict], threshold: float) -> str:
             f"| {str(r.get('solved_after_seconds')) + ' s' if solved else '-'} "
             f"| {fmt(r['final_val_bit_errors'])} | {fmt(r['final_val_cost_bits'])} "
             f"| {fmt(r.get('test/bit_errors'))} | {longer or '-'} "
-            f"| {PAPER.get(family(r['task']), '')} |"
+            f"| {paper(r['task'], model)} |"
         )
     return "\n".join(lines)
 
@@ -395,9 +402,9 @@ def main() -> None:
             if run["task"] in args.tasks and run["seed"] in args.seeds
         ]  # fmt: skip
     text = (
-        "\n".join(header) + summary(current, args.threshold) + "\n\n## Generalisation\n\n"
-        + generalisation_table(current) + "\n\n## Every run\n\n"
-        + table(current, args.threshold) + "\n"
+        "\n".join(header) + summary(current, args.threshold, args.model)
+        + "\n\n## Generalisation\n\n" + generalisation_table(current) + "\n\n## Every run\n\n"
+        + table(current, args.threshold, args.model) + "\n"
     )  # fmt: skip
     if current:  # no table of nothing
         table_file = out.with_suffix(".md")
