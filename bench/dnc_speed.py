@@ -30,22 +30,28 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+import yaml
 from memnets_tasks.algorithmic import CopyTask
 from protocols import machine
 
 from memnets import DNC, ntm_copy
 
-DNC_SIZES = dict(controller_size=64, memory_slots=64, memory_width=16, num_read_heads=1)
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "dnc_base.yaml"
+# the configs' DNC: controller, memory and heads as dnc_base.yaml writes them
+DNC_SIZES = yaml.safe_load(CONFIG.read_text())["model"]["init_args"]["model"]["init_args"]
 
 
-def memnets_dnc(slots: int = 64) -> torch.nn.Module:
-    return DNC(input_size=9, output_size=8, **{**DNC_SIZES, "memory_slots": slots})
+def memnets_dnc(slots: int | None = None) -> torch.nn.Module:
+    sizes = DNC_SIZES if slots is None else {**DNC_SIZES, "memory_slots": slots}
+    return DNC(input_size=9, output_size=8, **sizes)
 
 
-def pytorch_dnc() -> torch.nn.Module:
+def pytorch_dnc() -> tuple[torch.nn.Module, Callable[[torch.Tensor], torch.Tensor]]:
     from dnc import DNC as ReferenceDNC  # the package's own class
 
     sizes = DNC_SIZES

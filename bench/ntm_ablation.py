@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, (task, overrides, meaning) in ARMS.items():
         seeds = ARM_SEEDS.get(name, SEEDS[task])
         cache = OUT.get(name, args.out / f"{task}_{name}").with_suffix(".json")
-        if (args.train or args.reread) and (args.arms is None or name in args.arms):
+        chosen = args.arms is None or name in args.arms
+        if (args.train or args.reread) and chosen and name not in OUT:  # OUT: only read
             command = [
                 sys.executable, str(ROOT / "bench" / "ntm_results.py"), "--tasks", task,
                 "--seeds", *map(str, seeds), "--jobs", "2",

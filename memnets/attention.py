@@ -134,11 +134,16 @@ def content_weights(
     memory (B, N, M), keys (B, H, M), strengths (B, H) or (B, H, 1) -> weights (B, H, N).
     ``hard=True`` returns one slot per head (see :func:`hard_attention`).
     """
-    similarity = cosine_similarity(memory, keys)  # (B, H, N)
-    batch, heads, _ = similarity.shape
-    strengths = _as_head_scalar("strengths", strengths, batch, heads)
-    weights = torch.softmax(strengths * similarity, dim=-1)  # (B, H, N)
+    sizes = check_shape("memory", memory, ("B", "N", "M"))
+    heads = check_shape("keys", keys, (sizes["B"], "H", sizes["M"]))["H"]
+    strengths = _as_head_scalar("strengths", strengths, sizes["B"], heads)
+    weights = _content_weights(memory, keys, strengths)  # (B, H, N)
     return hard_attention(weights, training=training) if hard else weights
+
+
+def _content_weights(memory: Tensor, keys: Tensor, strengths: Tensor) -> Tensor:
+    """:func:`content_weights` without checks: strengths (B, H, 1) -> weights (B, H, N)."""
+    return torch.softmax(strengths * _cosine(memory, keys), dim=-1)  # (B, H, N)
 
 
 # attention with queries, keys and values

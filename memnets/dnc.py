@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from memnets._checks import check_positive, check_shape
-from memnets.attention import _cosine, _write
+from memnets.attention import _content_weights, _write
 
 __all__ = [
     "retention",
@@ -196,7 +196,7 @@ def write_weighting(
 def _write_weighting(
     allocation: Tensor, content: Tensor, allocation_gate: Tensor, write_gate: Tensor
 ) -> Tensor:
-    return write_gate * (allocation_gate * allocation + (1 - allocation_gate) * content)
+    return write_gate * (allocation_gate * allocation + (1 - allocation_gate) * content)  # (B, N)
 
 
 def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
@@ -207,7 +207,7 @@ def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
 
 
 def _update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
-    return (1 - write_weights.sum(dim=-1, keepdim=True)) * precedence + write_weights
+    return (1 - write_weights.sum(dim=-1, keepdim=True)) * precedence + write_weights  # (B, N)
 
 
 def update_links(links: Tensor, precedence: Tensor, write_weights: Tensor) -> Tensor:
@@ -268,7 +268,7 @@ def read_weighting(backward: Tensor, content: Tensor, forward: Tensor, modes: Te
 
 def _read_weighting(backward: Tensor, content: Tensor, forward: Tensor, modes: Tensor) -> Tensor:
     backward_mode, content_mode, forward_mode = modes.unsqueeze(-1).unbind(dim=2)  # (B, R, 1)
-    return backward_mode * backward + content_mode * content + forward_mode * forward
+    return backward_mode * backward + content_mode * content + forward_mode * forward  # (B, R, N)
 
 
 def interface_size(num_read_heads: int, memory_width: int) -> int:
@@ -327,6 +327,11 @@ def access(state: DNCState, interface: DNCInterface) -> tuple[DNCState, Tensor]:
     weights (B, N), in the paper's order (see the module docstring)."""
     if not isinstance(state, DNCState):
         raise TypeError(f"state must be a DNCState, got {type(state).__name__}")
+    if not isinstance(interface, DNCInterface):
+        raise TypeError(
+            "interface must be a DNCInterface (see parse_interface), got "
+            f"{type(interface).__name__}"
+        )
     sizes = check_shape("state.memory", state.memory, ("B", "N", "M"))
     batch, slots, width = sizes["B"], sizes["N"], sizes["M"]
     heads = check_shape("state.read_weights", state.read_weights, (batch, "R", slots))["R"]
@@ -350,12 +355,6 @@ def access(state: DNCState, interface: DNCInterface) -> tuple[DNCState, Tensor]:
     return _access(state, interface, _off_diagonal(state.links))
 
 
-def _content(memory: Tensor, keys: Tensor, strengths: Tensor) -> Tensor:
-    """``content_weights`` without checks: memory (B, N, M), keys (B, H, M), strengths (B, H)
-    -> (B, H, N)."""
-    return torch.softmax(strengths.unsqueeze(-1) * _cosine(memory, keys), dim=-1)
-
-
 def _access(
     state: DNCState, interface: DNCInterface, off_diagonal: Tensor
 ) -> tuple[DNCState, Tensor]:
@@ -363,8 +362,8 @@ def _access(
     psi = _retention(interface.free_gates, state.read_weights)  # (B, N)
     usage = _update_usage(state.usage, state.write_weights, psi)  # (B, N)
     allocation_weights = _allocation(usage)  # (B, N)
-    write_content = _content(
-        state.memory, interface.write_key.unsqueeze(1), interface.write_strength
+    write_content = _content_weights(
+        state.memory, interface.write_key.unsqueeze(1), interface.write_strength.unsqueeze(1)
     ).squeeze(1)  # (B, N)
     write_weights = _write_weighting(
         allocation_weights, write_content, interface.allocation_gate, interface.write_gate
@@ -375,12 +374,14 @@ def _access(
         interface.erase.unsqueeze(1),
         interface.write_vector.unsqueeze(1),
     )  # (B, N, M)
-    links = _update_links(state.links, state.precedence, write_weights, off_diagonal)
+    links = _update_links(state.links, state.precedence, write_weights, off_diagonal)  # (B, N, N)
     precedence = _update_precedence(state.precedence, write_weights)  # (B, N)
     forward, backward = _directional_weights(links, state.read_weights)  # (B, R, N) each
-    read_content = _content(memory, interface.read_keys, interface.read_strengths)  # (B, R, N)
+    read_content = _content_weights(
+        memory, interface.read_keys, interface.read_strengths.unsqueeze(-1)
+    )  # (B, R, N)
     read_weights = _read_weighting(backward, read_content, forward, interface.read_modes)
-    reads = read_weights @ memory  # (B, R, M)
+    reads = read_weights @ memory  # (B, R, M); read_weights (B, R, N)
     new_state = DNCState(
         state.controller, memory, usage, links, precedence, read_weights, write_weights, reads
     )

@@ -532,3 +532,19 @@ def test_access_names_the_interface_tensor_of_the_wrong_shape():
     interface.erase = torch.zeros(2, 3)  # width 3, memory 4
     with pytest.raises(ValueError, match=r"interface\.erase has shape \(2, 3\)"):
         access(state, interface)
+
+
+def test_the_public_functions_make_the_models_step_bit_for_bit():
+    torch.manual_seed(0)
+    heads, width = 2, 4
+    model = DNC(input_size=3, output_size=2, memory_slots=5, memory_width=width,
+                num_read_heads=heads)  # fmt: skip
+    x = torch.rand(2, 3, 3)  # (B, T, I)
+    _, state = model(x[:, :2])
+    _, stepped = model(x[:, 2:], state)  # the model's third step
+    controller_input = torch.cat([x[:, 2], state.reads.flatten(1)], dim=-1)  # (B, I + R*M)
+    hidden, _ = model.controller(controller_input, state.controller)  # (B, C)
+    interface = parse_interface(model.interface(hidden), num_read_heads=heads, memory_width=width)
+    by_hand, _ = access(state, interface)  # the checked public path
+    for name in DNCState._fields[1:]:  # all but the controller's state
+        assert torch.equal(getattr(by_hand, name), getattr(stepped, name)), name

@@ -178,6 +178,24 @@ def test_question_errors_a_question_is_right_only_if_all_its_answer_words_are():
     assert asked.tolist() == [[True, True], [True, False], [True, False]]
 
 
+def test_a_batch_whose_answers_the_vocabulary_lacks_gives_a_zero_loss_not_nan():
+    from memnets.training.sequence_qa_module import SequenceQAModule
+    from tasks.babi.sequences import SequenceBatch
+
+    torch.manual_seed(0)
+    module = SequenceQAModule(DNC(input_size=6, output_size=6, controller_size=4,
+                                  memory_slots=3, memory_width=2))  # fmt: skip
+    batch = SequenceBatch(
+        inputs=torch.tensor([[2, 3, 4]]),
+        targets=torch.tensor([[-100, -100, -100]]),  # the one answer word is unknown
+        questions=torch.tensor([[-1, -1, 0]]),
+        lengths=torch.tensor([3]),
+        task=torch.tensor([1]),
+    )
+    loss = module._shared_step(batch, "val")
+    assert loss.item() == 0.0 and loss.requires_grad
+
+
 def test_question_errors_of_a_batch_without_answer_steps_is_empty():
     questions = torch.full((2, 3), -1)
     wrong, asked = question_errors(torch.zeros(2, 3, 4), torch.full((2, 3), -100), questions)

@@ -82,6 +82,7 @@ class SequenceQAModule(lightning.LightningModule):
             )
         self.save_hyperparameters(ignore=["model", "run_seeds"])
         self.model = model
+        self.stories_seen = 0  # training stories so far, all ranks (kept in checkpoints)
 
     def forward(self, words: Tensor, **kwargs):
         """words (B, T) int64 -> the model's output on their one-hot vectors."""
@@ -100,15 +101,18 @@ class SequenceQAModule(lightning.LightningModule):
 
     def _shared_step(self, batch, stage: str) -> Tensor:
         logits, _ = self(batch.inputs)  # (B, T, V)
-        answers = batch.targets != IGNORED  # (B, T)
-        scored = batch.questions >= 0  # (B, T) answer steps, known answers or not
-        loss = F.cross_entropy(logits[answers], batch.targets[answers])  # mean over answer words
+        answers = batch.targets != IGNORED  # (B, T) answer steps whose word the vocabulary has
+        known = int(answers.sum())
+        if known:  # the mean over the known answer words
+            loss = F.cross_entropy(logits[answers], batch.targets[answers])
+        else:  # no answer word the model can name: nothing to learn from, no loss to log
+            loss = logits.sum() * 0.0
         wrong, asked = question_errors(logits, batch.targets, batch.questions)  # (B, Q) each
         questions = max(int(asked.sum()), 1)
         error = wrong.sum() / questions
         log = dict(on_step=stage == "train", on_epoch=stage != "train", sync_dist=stage != "train")
-        words = max(int(scored.sum()), 1)
-        self.log(f"{stage}/loss", loss, batch_size=words, **log)
+        if known:
+            self.log(f"{stage}/loss", loss, batch_size=known, **log)
         self.log(f"{stage}/error", error, batch_size=questions, prog_bar=True, **log)
         if stage != "train":
             for task in torch.unique(batch.task).tolist():  # weighted means per bAbI task
@@ -121,9 +125,15 @@ class SequenceQAModule(lightning.LightningModule):
     def training_step(self, batch, batch_idx: int) -> Tensor:
         loss = self._shared_step(batch, "train")
         check_finite_loss(loss, step=self.global_step)
-        stories = (self.global_step + 1) * len(batch) * self.trainer.world_size
-        self.log("train/stories", float(stories), on_step=True, on_epoch=False)
+        self.stories_seen += len(batch) * self.trainer.world_size  # the last batch may be short
+        self.log("train/stories", float(self.stories_seen), on_step=True, on_epoch=False)
         return loss
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["stories_seen"] = self.stories_seen
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.stories_seen = int(checkpoint.get("stories_seen", 0))
 
     def on_before_optimizer_step(self, optimizer) -> None:
         check_finite_gradients(self, step=self.global_step)

@@ -106,10 +106,13 @@ class BabiSequenceDataModule(lightning.LightningDataModule):
                 not isinstance(value, int) or isinstance(value, bool) or value < 1
             ):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 <= validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction!r}")
-        if num_workers < 0:
-            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        if not isinstance(validation_fraction, (int, float)) or not 0 < validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction must be in (0, 1) (the validation set picks the "
+                f"checkpoint), got {validation_fraction!r}"
+            )
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be an integer >= 0, got {num_workers!r}")
         self.save_hyperparameters()
         self.tasks = self._files.tasks
         self.batch_size = batch_size
@@ -155,9 +158,6 @@ class BabiSequenceDataModule(lightning.LightningDataModule):
                 stories["val" if index in held_out else "train"].append((task, story))
             test = story_sequences(read_babi_file(test_path))
             stories["test"].extend((task, story) for story in test)
-        if self.max_story_words is not None:
-            limit = self.max_story_words
-            stories["train"] = [(t, s) for t, s in stories["train"] if len(s.words) <= limit]
         return stories
 
     def setup(self, stage: str | None = None) -> None:
@@ -165,12 +165,16 @@ class BabiSequenceDataModule(lightning.LightningDataModule):
         if self._stories is not None:
             return
         self._stories = self._read_stories()
+        if self._vocabulary is None:  # from every training story, long ones included
+            self._vocabulary = sequence_vocabulary(s for _, s in self._stories["train"])
+        if self.max_story_words is not None:
+            limit = self.max_story_words
+            kept = [(t, s) for t, s in self._stories["train"] if len(s.words) <= limit]
+            self._stories["train"] = kept
         if not self._stories["train"]:
             raise ValueError(
                 f"no training stories of at most max_story_words={self.max_story_words} words"
             )
-        if self._vocabulary is None:
-            self._vocabulary = sequence_vocabulary(s for _, s in self._stories["train"])
         self._build_datasets()
 
     def _build_datasets(self) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torch.nn.utils.rnn import pad_sequence
 
 from .reader import QASample
 from .vocab import NIL_WORD, UNKNOWN_ANSWER_INDEX, UNKNOWN_INDEX, UNKNOWN_WORD, Vocabulary
@@ -140,13 +141,10 @@ def collate_sequences(items: Sequence[tuple[Tensor, Tensor, Tensor, int]]) -> Se
     if not items:
         raise ValueError("cannot collate an empty list of stories")
     lengths = torch.tensor([len(inputs) for inputs, *_ in items], dtype=torch.long)  # (B,)
-    steps = int(lengths.max())
 
     def padded(position: int, fill: int) -> Tensor:
-        batch = torch.full((len(items), steps), fill, dtype=torch.long)  # (B, T)
-        for row, item in enumerate(items):
-            batch[row, : len(item[position])] = item[position]
-        return batch
+        sequences = [item[position] for item in items]
+        return pad_sequence(sequences, batch_first=True, padding_value=fill)  # (B, T)
 
     return SequenceBatch(
         inputs=padded(0, 0),
