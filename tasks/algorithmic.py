@@ -50,6 +50,7 @@ R repeats, K vectors per item, N inputs to sort, M outputs of a sort.
 from __future__ import annotations
 
 import inspect
+import math
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -582,6 +583,20 @@ class EpisodeDataset(Dataset):
         return self.task.sample(generator, length=self.length, **fixed)
 
 
+def curriculum_ranges(task: AlgorithmicTask) -> dict[str, tuple[int, int]]:
+    """The training ranges a curriculum widens: ``length`` (and ``repeats`` for repeat copy)
+    as ``(low, high)``. A task without ``min_length``/``max_length`` has none: ValueError."""
+    if not hasattr(task, "min_length"):
+        raise ValueError(
+            f"a curriculum widens min_length..max_length, which {task.name} does not have "
+            "(copy and repeat copy do)"
+        )
+    ranges = {"length": (task.min_length, task.max_length)}
+    if hasattr(task, "min_repeats"):
+        ranges["repeats"] = (task.min_repeats, task.max_repeats)
+    return ranges
+
+
 class BatchDataset(Dataset):
     """Training batches, each of one shape (one length): ``batches`` per epoch.
 
@@ -591,6 +606,11 @@ class BatchDataset(Dataset):
     a resumed run and each of its episodes replay exactly); a different epoch or index gives an
     independent one. Indices are ``int`` (of ``self.epoch``) or ``(epoch, index)`` pairs, as
     for :class:`EpisodeDataset`; load with ``DataLoader(batch_size=None)``.
+
+    ``curriculum_epochs``: in epoch e (from 0) the upper end of each of the task's training
+    ranges (:func:`curriculum_ranges`) is ``low + ceil((high - low) * min(1, (e + 1) /
+    curriculum_epochs))``, so the ranges open up evenly and are whole from epoch
+    ``curriculum_epochs - 1`` on; the shape is drawn uniformly inside them.
     """
 
     def __init__(
@@ -601,11 +621,16 @@ class BatchDataset(Dataset):
         batch_size: int,
         seed: int,
         split: str = "train_batches",
+        curriculum_epochs: int | None = None,
     ) -> None:
         check_positive("batches", batches)
         check_positive("batch_size", batch_size)
+        if curriculum_epochs is not None:
+            check_positive("curriculum_epochs", curriculum_epochs)
+            curriculum_ranges(task)  # a task without ranges to widen: ValueError here
         self.task, self.batches, self.batch_size = task, batches, batch_size
         self.seed, self.split, self.epoch = seed, split, 0
+        self.curriculum_epochs = curriculum_epochs
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -618,7 +643,17 @@ class BatchDataset(Dataset):
         if not 0 <= index < self.batches:
             raise IndexError(f"index must be in [0, {self.batches}), got {index}")
         generator = torch.Generator().manual_seed(episode_seed(self.seed, self.split, epoch, index))
-        return self.task.sample_batch(generator, self.batch_size)
+        shape = {} if self.curriculum_epochs is None else self.curriculum_shape(epoch, generator)
+        return self.task.sample_batch(generator, self.batch_size, **shape)
+
+    def curriculum_shape(self, epoch: int, generator: torch.Generator) -> dict[str, int]:
+        """The shape of a batch of ``epoch`` under the curriculum, drawn with ``generator``."""
+        assert self.curriculum_epochs is not None
+        progress = min(1.0, (epoch + 1) / self.curriculum_epochs)
+        shape = {}
+        for name, (low, high) in curriculum_ranges(self.task).items():
+            shape[name] = _draw_int(low, low + math.ceil((high - low) * progress), generator)
+        return shape
 
 
 class EpochSampler(Sampler):

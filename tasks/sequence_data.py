@@ -23,6 +23,7 @@ from .algorithmic import (
     EpochSampler,
     SequenceBatch,
     collate_episodes,
+    curriculum_ranges,
 )
 from .loading import ResumableDataLoader
 
@@ -48,6 +49,10 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
             training: no time is spent on padding. False: each episode draws its own length and
             a batch is padded to its longest (the layout of the validation and test sets,
             which are the same either way).
+        curriculum_epochs: with same-length batches, widen the training ranges of length (and
+            repeats, for repeat copy) from their lower end to the whole range over this many
+            epochs, evenly (``BatchDataset``); None: the whole range from the start. Validation
+            and test sets always span the whole range.
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         num_workers: int = 0,
         same_length_batches: bool = True,
         generalisation_repeats: list[int] | None = None,
+        curriculum_epochs: int | None = None,
     ) -> None:
         super().__init__()
         check_positive("batch_size", batch_size)
@@ -76,6 +82,11 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         if num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}")
         self.task = task if task is not None else CopyTask()
+        if curriculum_epochs is not None:
+            if not same_length_batches:
+                raise ValueError("curriculum_epochs needs same_length_batches=True")
+            check_positive("curriculum_epochs", curriculum_epochs)
+            curriculum_ranges(self.task)  # a task without ranges to widen: ValueError
         if generalisation_repeats and not hasattr(self.task, "max_repeats"):
             raise ValueError(
                 f"generalisation_repeats {generalisation_repeats} needs a task with repeats "
@@ -95,6 +106,7 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         self.generalisation_repeats = list(generalisation_repeats or [])
         self.num_workers = num_workers
         self.same_length_batches = same_length_batches
+        self.curriculum_epochs = curriculum_epochs
         self.save_hyperparameters(ignore=["task"])
         # The task object is not a plain hyperparameter: record its name and arguments instead.
         self.save_hyperparameters(
@@ -150,7 +162,11 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         if self.same_length_batches:
             batches = self.train_batches_per_epoch
             dataset = BatchDataset(
-                self.task, batches=batches, batch_size=self.batch_size, seed=self.seed
+                self.task,
+                batches=batches,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                curriculum_epochs=self.curriculum_epochs,
             )
             sampler = EpochSampler(batches)
         else:

@@ -628,3 +628,32 @@ def test_standardised_repeat_count_has_mean_0_and_variance_1_over_the_training_r
     assert RepeatCopyTask(width=3).sample(generator(1), length=2, repeats=5).inputs[3, 4] == 0.5
     with pytest.raises(ValueError, match="repeat_encoding"):
         RepeatCopyTask(repeat_encoding="raw")
+
+
+def test_a_curriculum_opens_the_training_ranges_evenly_then_keeps_them_whole() -> None:
+    task = RepeatCopyTask(width=3, min_length=1, max_length=10, min_repeats=2, max_repeats=6)
+    dataset = BatchDataset(task, batches=50, batch_size=2, seed=0, curriculum_epochs=4)
+    # epoch e: upper ends 1 + ceil(9 (e + 1) / 4) and 2 + ceil(4 (e + 1) / 4), whole from e = 3
+    expected_tops = {0: (4, 3), 1: (6, 4), 2: (8, 5), 3: (10, 6), 7: (10, 6)}
+    for epoch, (top_length, top_repeats) in expected_tops.items():
+        shapes = [dataset.curriculum_shape(epoch, generator(i)) for i in range(200)]
+        assert max(s["length"] for s in shapes) == top_length
+        assert min(s["length"] for s in shapes) == 1
+        assert max(s["repeats"] for s in shapes) == top_repeats
+        assert min(s["repeats"] for s in shapes) == 2
+    batch = dataset[(0, 3)]  # a batch of that shape, the same one every time
+    again = BatchDataset(task, batches=50, batch_size=2, seed=0, curriculum_epochs=4)[(0, 3)]
+    assert torch.equal(batch.inputs, again.inputs)
+    shape = dataset.curriculum_shape(0, generator(episode_seed(0, "train_batches", 0, 3)))
+    assert batch.inputs.shape[1] == shape["length"] + 2 + shape["length"] * shape["repeats"] + 1
+
+
+def test_a_curriculum_needs_ranges_to_widen_and_same_length_batches() -> None:
+    from tasks.sequence_data import AlgorithmicDataModule
+
+    with pytest.raises(ValueError, match="associative_recall does not have"):
+        BatchDataset(AssociativeRecallTask(), batches=2, batch_size=2, seed=0, curriculum_epochs=3)
+    with pytest.raises(ValueError, match="curriculum_epochs needs same_length_batches"):
+        AlgorithmicDataModule(CopyTask(), same_length_batches=False, curriculum_epochs=3)
+    with pytest.raises(ValueError, match="curriculum_epochs must be a positive integer"):
+        AlgorithmicDataModule(CopyTask(), curriculum_epochs=0)
