@@ -35,6 +35,7 @@ def results(folder: Path) -> dict[Path, bytes]:
          "nowhere holds no paper_memn2n_table.csv"),
         ("memn2n_epoch.py", [], "task 1 has no train and test files under .*nowhere"),
         ("babi_linear_start_probe.py", [], "task 2 has no train and test files under .*nowhere"),
+        ("dnc_babi.py", ["--out", "{out}/babi_1k"], "nowhere"),
     ],
 )  # fmt: skip
 def test_a_wrong_data_dir_stops_and_writes_nothing(tmp_path, script, argv, message):
@@ -74,3 +75,25 @@ def test_ntm_results_names_a_task_without_a_config(tmp_path):
     assert "no config for task 'cpoy'" in completed.stderr and "ntm_cpoy.yaml" in completed.stderr
     assert table.read_bytes() == before
     assert not (tmp_path / "ntm.json").exists()
+
+
+def test_dnc_babi_never_replaces_its_table_with_fewer_runs(tmp_path):
+    import dnc_babi
+
+    def record(task, seed, error):
+        times = {"process_seconds": 60, "wall_seconds": 50}
+        return {"task": task, "seed": seed, "test_error": error, "best_val_error": error,
+                "validations": 3, "steps": 30, **times}  # fmt: skip
+
+    two_seeds = [record(1, 0, 0.1), record(1, 1, 0.2)]
+    text = dnc_babi.tables(two_seeds)
+    assert "| 1 | 2 | 10.0 | 0: 10.0, 1: 20.0 |" in text  # the best run by validation error
+    assert "CPU time, all runs: 0.03 hours" in text  # 2 x 60 s of process time
+    assert dnc_babi.run_rows(text) == 2 and dnc_babi.run_rows(dnc_babi.tables(two_seeds[:1])) == 1
+    table = tmp_path / "dnc_babi_1k.md"
+    table.write_text(text)
+    with pytest.raises(SystemExit, match="holds 2 runs and would be replaced by 1"):
+        dnc_babi.replace_results(
+            {table: dnc_babi.tables(two_seeds[:1])}, count=dnc_babi.run_rows, counted=table
+        )
+    assert table.read_text() == text
