@@ -23,9 +23,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from protocols import (
     replace_results,
     resolve,
     table_rows,
+    train_run,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,29 +87,11 @@ def read_run(log_dir: Path) -> dict:
 
 
 def run(task: int, seed: int, args) -> dict:
-    name = f"task{task}_seed{seed}"
-    save_dir = Path(args.save_dir)
-    command = [
-        sys.executable, "train.py", "fit", *arguments(args), "--data.task", str(task),
-        "--seed_everything", str(seed), "--data.init_args.seed", str(seed),
-        "--trainer.enable_progress_bar", "false",
-        "--trainer.logger.init_args.save_dir", str(save_dir),
-        "--trainer.logger.init_args.name", name,
-    ]  # fmt: skip
-    print("$", " ".join(command), flush=True)
-    started = time.time()
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    log_file = ROOT / save_dir / f"{name}.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    log_file.write_text(completed.stdout + completed.stderr)
-    if completed.returncode != 0:
-        raise RuntimeError(f"{name} failed (exit {completed.returncode}); see {log_file}")
-    versions = list((ROOT / save_dir / name).glob("version_*"))
-    if not versions:
-        raise RuntimeError(f"{name} wrote no logs under {ROOT / save_dir / name}; see {log_file}")
-    version = max(versions, key=lambda path: int(path.name.split("_")[-1]))
-    result = read_run(save_dir / name / version.name)
-    result.update(task=task, seed=seed, process_seconds=round(time.time() - started))
+    seeded = [*arguments(args), "--data.task", str(task), "--seed_everything", str(seed),
+              "--data.init_args.seed", str(seed)]  # fmt: skip
+    log_dir, seconds = train_run(ROOT, f"task{task}_seed{seed}", seeded, Path(args.save_dir))
+    result = read_run(log_dir)
+    result.update(task=task, seed=seed, process_seconds=seconds)
     return result
 
 

@@ -35,9 +35,7 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -50,6 +48,7 @@ from protocols import (
     replace_results,
     resolve,
     table_rows,
+    train_run,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -274,30 +273,11 @@ def table(results: list[dict], threshold: float, model: str = "ntm") -> str:
 
 def run(task: str, seed: int, args, arguments: list[str]) -> dict:
     """One run of ``task`` (``arguments``: its :func:`task_arguments`) with ``seed``."""
-    name = f"{task}_seed{seed}"
-    save_dir = Path(args.save_dir)  # as given: relative to the repository, or absolute
-    command = [
-        sys.executable, "train.py", "fit", *arguments,
-        "--seed_everything", str(seed),
-        "--data.init_args.seed", str(seed),
-        "--trainer.enable_progress_bar", "false",
-        "--trainer.logger.init_args.save_dir", str(save_dir),
-        "--trainer.logger.init_args.name", name,
-    ]  # fmt: skip
-    print("$", " ".join(command), flush=True)
-    started = time.time()
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    log_file = ROOT / save_dir / f"{name}.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    log_file.write_text(completed.stdout + completed.stderr)
-    if completed.returncode != 0:
-        raise RuntimeError(f"{name} failed (exit {completed.returncode}); see {log_file}")
-    versions = list((ROOT / save_dir / name).glob("version_*"))  # the newest: highest number
-    if not versions:
-        raise RuntimeError(f"{name} wrote no logs under {ROOT / save_dir / name}; see {log_file}")
-    version = max(versions, key=lambda path: int(path.name.split("_")[-1]))
-    result = read_run(save_dir / name / version.name, args.threshold)
-    result.update(task=task, seed=seed, process_seconds=round(time.time() - started))
+    seeded = [*arguments, "--seed_everything", str(seed), "--data.init_args.seed", str(seed)]
+    # save_dir as given: relative to the repository, or absolute
+    log_dir, seconds = train_run(ROOT, f"{task}_seed{seed}", seeded, Path(args.save_dir))
+    result = read_run(log_dir, args.threshold)
+    result.update(task=task, seed=seed, process_seconds=seconds)
     return result
 
 

@@ -25,6 +25,9 @@ import json
 import os
 import platform
 import re
+import subprocess
+import sys
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -141,6 +144,32 @@ def replace_results(files: Mapping[Path, str], *, count: Callable[[str], int], c
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(text)
         temporary.replace(path)  # a kill never leaves half a file
+
+
+def train_run(root: Path, name: str, arguments: list[str], save_dir: Path) -> tuple[Path, int]:
+    """``train.py fit ARGUMENTS`` from ``root``, its TensorBoard logs under ``save_dir/name``
+    and its output in ``save_dir/name.log``: (the newest log folder, relative as ``save_dir``
+    is given, and the seconds the process took). A failed run raises ``RuntimeError`` naming
+    the log file."""
+    command = [
+        sys.executable, "train.py", "fit", *arguments,
+        "--trainer.enable_progress_bar", "false",
+        "--trainer.logger.init_args.save_dir", str(save_dir),
+        "--trainer.logger.init_args.name", name,
+    ]  # fmt: skip
+    print("$", " ".join(command), flush=True)
+    started = time.time()
+    completed = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    log_file = root / save_dir / f"{name}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text(completed.stdout + completed.stderr)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{name} failed (exit {completed.returncode}); see {log_file}")
+    versions = list((root / save_dir / name).glob("version_*"))  # the newest: highest number
+    if not versions:
+        raise RuntimeError(f"{name} wrote no logs under {root / save_dir / name}; see {log_file}")
+    version = max(versions, key=lambda path: int(path.name.split("_")[-1]))
+    return save_dir / name / version.name, round(time.time() - started)
 
 
 def no_data(message: str) -> NoReturn:
