@@ -68,6 +68,35 @@ def dnc_figures(internals: DNCInternals, memory: torch.Tensor) -> dict:
     }
 
 
+def model_figures(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Run ``model`` on one episode ``inputs`` (1, T, I): its logits and its memory figures
+    (:func:`dnc_figures` for a DNC, which returns its memory in its state; otherwise
+    :func:`ntm_figures`)."""
+    if isinstance(model, DNC):
+        logits, state, internals = model(inputs, return_internals=True)
+        return logits, dnc_figures(internals, state.memory)
+    logits, _, internals = model(inputs, return_internals=True, return_memory=True)
+    return logits, ntm_figures(internals)
+
+
+def make_optimizer(module: lightning.LightningModule) -> torch.optim.Optimizer:
+    """The optimiser named by ``module.hparams`` (optimizer, lr, momentum, rmsprop_alpha,
+    weight_decay) over its parameters: RMSprop, or Adam (fused on a GPU)."""
+    hp = module.hparams
+    if hp.optimizer == "rmsprop":
+        return torch.optim.RMSprop(
+            module.parameters(),
+            lr=hp.lr,
+            momentum=hp.momentum,
+            alpha=hp.rmsprop_alpha,
+            weight_decay=hp.weight_decay,
+        )
+    fused = module.device.type == "cuda" or None  # one kernel for the whole update on a GPU
+    return torch.optim.Adam(
+        module.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, fused=fused
+    )
+
+
 # modules
 
 
@@ -180,12 +209,7 @@ class SequenceTaskModule(lightning.LightningModule):
         batch = datamodule.fixed_episode().to(self.device)
         length = int(batch.lengths[0])
         inputs = batch.inputs[:, :length]  # (1, T, I)
-        if isinstance(self.model, DNC):  # the DNC returns its memory in its state
-            logits, state, internals = self.model(inputs, return_internals=True)
-            figures = dnc_figures(internals, state.memory)
-        else:
-            logits, _, internals = self.model(inputs, return_internals=True, return_memory=True)
-            figures = ntm_figures(internals)
+        logits, figures = model_figures(self.model, inputs)
         sequences = sequence_figure(
             batch.inputs[0, :length].cpu(),
             batch.targets[0, :length].cpu(),
@@ -197,16 +221,4 @@ class SequenceTaskModule(lightning.LightningModule):
     # optimisation
 
     def configure_optimizers(self):
-        hp = self.hparams
-        if hp.optimizer == "rmsprop":
-            return torch.optim.RMSprop(
-                self.parameters(),
-                lr=hp.lr,
-                momentum=hp.momentum,
-                alpha=hp.rmsprop_alpha,
-                weight_decay=hp.weight_decay,
-            )
-        fused = self.device.type == "cuda" or None  # one kernel for the whole update on a GPU
-        return torch.optim.Adam(
-            self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, fused=fused
-        )
+        return make_optimizer(self)

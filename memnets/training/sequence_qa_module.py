@@ -18,9 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from memnets.dnc import DNC
 from memnets.training.guards import check_finite_gradients, check_finite_loss
-from memnets.training.sequence_module import dnc_figures, ntm_figures
+from memnets.training.sequence_module import make_optimizer, model_figures
 
 IGNORED = -100  # targets away from the answer steps (cross_entropy's ignore_index)
 
@@ -150,26 +149,10 @@ class SequenceQAModule(lightning.LightningModule):
         """The model's memory pictures (``dnc_figures`` or ``ntm_figures``) over one fixed
         validation story."""
         example = datamodule.fixed_story()
-        words = example.batch.inputs.to(self.device)  # (1, T)
-        if isinstance(self.model, DNC):  # the DNC returns its memory in its state
-            _, state, internals = self(words, return_internals=True)
-            return dnc_figures(internals, state.memory)
-        _, _, internals = self(words, return_internals=True, return_memory=True)
-        return ntm_figures(internals)
+        one_hot = self._one_hot(example.batch.inputs.to(self.device))  # (1, T, V)
+        return model_figures(self.model, one_hot)[1]
 
     # optimisation
 
     def configure_optimizers(self):
-        hp = self.hparams
-        if hp.optimizer == "rmsprop":
-            return torch.optim.RMSprop(
-                self.parameters(),
-                lr=hp.lr,
-                momentum=hp.momentum,
-                alpha=hp.rmsprop_alpha,
-                weight_decay=hp.weight_decay,
-            )
-        fused = self.device.type == "cuda" or None
-        return torch.optim.Adam(
-            self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, fused=fused
-        )
+        return make_optimizer(self)
