@@ -178,6 +178,23 @@ def hard_attention(
     return one_hot + (weights - weights.detach())
 
 
+def _scores(query: Tensor, keys: Tensor) -> Tensor:
+    """Dot products of query (B, Q, D) with keys (B, N, D) -> (B, Q, N). One query (MemN2N's
+    hops) takes a broadcast product and a sum: on a CPU, a batch of tiny matrix products
+    costs several times as much, forward and backward."""
+    if query.shape[1] == 1:
+        return (query * keys).sum(-1).unsqueeze(1)  # (B, 1, N)
+    return torch.einsum("bqd,bnd->bqn", query, keys)  # (B, Q, N)
+
+
+def _read(weights: Tensor, values: Tensor) -> Tensor:
+    """The weighted sums of values (B, N, E) by weights (B, Q, N) -> (B, Q, E); one query as
+    a broadcast product and a sum, as in :func:`_scores`."""
+    if weights.shape[1] == 1:
+        return (weights.transpose(1, 2) * values).sum(1, keepdim=True)  # (B, 1, E)
+    return torch.einsum("bqn,bnv->bqv", weights, values)  # (B, Q, E)
+
+
 def _attend(
     scores: Tensor,
     values: Tensor,
@@ -190,13 +207,13 @@ def _attend(
         if hard:
             raise ValueError("hard=True needs use_softmax=True (it samples from the softmax)")
         weights = scores if mask is None else scores * mask.to(scores.dtype)  # (B, Q, N)
-        return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, E), (B, Q, N)
+        return _read(weights, values), weights  # (B, Q, E), (B, Q, N)
     weights = masked_softmax(scores, mask, dim=-1)  # (B, Q, N)
     if hard:
         weights = hard_attention(weights, training=training)
         if mask is not None:
             weights = weights * mask.to(weights.dtype)
-    return torch.einsum("bqn,bnv->bqv", weights, values), weights  # (B, Q, E), (B, Q, N)
+    return _read(weights, values), weights  # (B, Q, E), (B, Q, N)
 
 
 def _check_mask(mask: Tensor | None, batch: int, queries: int, keys: int) -> None:
@@ -245,7 +262,7 @@ def dot_product_attention(
     masked (MemN2N's linear start, Sukhbaatar et al. 2015 section 4.2).
     """
     _check_qkv(query, keys, values, mask)
-    scores = scale * torch.einsum("bqd,bnd->bqn", query, keys)  # (B, Q, N)
+    scores = scale * _scores(query, keys)  # (B, Q, N)
     return _attend(scores, values, _expand_mask(mask), hard, training, use_softmax)
 
 

@@ -190,6 +190,59 @@ def position_encoding_authors(
     return 1 + 4 * (k - (d + 1) / 2) * (j - (J + 1) / 2) / (d * J)  # (J, D)
 
 
+def _position_factors(
+    sentence_length: int, embedding_size: int, *, authors: bool, rows: int | None = None,
+    device=None, dtype=None,
+) -> tuple[Tensor, Tensor]:
+    """:func:`position_encoding` (``authors=False``) or :func:`position_encoding_authors` as a
+    product of two rank-2 factors, ``words (rows, 2) @ dimensions (2, D)``, the first ``rows``
+    positions (all J by default). Both encodings are affine in the dimension k for each word
+    position j, so a sentence vector sum_j l_j * E x_j is two weighted bags of words times E
+    (:func:`_embed_bags`)."""
+    j, k = _word_and_dimension_indices(sentence_length, embedding_size, device, dtype)
+    J, d = sentence_length, embedding_size
+    j = j[: sentence_length if rows is None else rows]  # (L, 1)
+    if authors:  # 1 + [4 (j - (J+1)/2) / J] [(k - (d+1)/2) / d]
+        words = torch.cat([torch.ones_like(j), 4 * (j - (J + 1) / 2) / J], dim=1)  # (L, 2)
+        dimensions = torch.cat([torch.ones_like(k), (k - (d + 1) / 2) / d])  # (2, D)
+    else:  # (1 - j/J) + [-(1 - 2j/J)] [k/d]
+        words = torch.cat([1 - j / J, 2 * j / J - 1], dim=1)  # (L, 2)
+        dimensions = torch.cat([torch.ones_like(k), k / d])  # (2, D)
+    return words, dimensions
+
+
+def _embed_bags(
+    words: Tensor, tables: Sequence[Tensor], factors: tuple[Tensor, Tensor] | None
+) -> list[Tensor]:
+    """:func:`embed_sentences` of ``words`` (..., L) with each table in ``tables`` (V, D), the
+    encoding given as factors ``(word weights (L, r), dimension weights (r, D))`` (None:
+    bag-of-words). Unchecked, no host synchronisation (``torch.func.vmap`` runs it).
+
+    Each sentence becomes r weighted bags of words (..., r, V), bag[s, w] = sum of the word
+    weights u_s[j] at the positions j where word w occurs, and every table is read by one
+    matrix product of the bags with the tables side by side, each scaled by the dimension
+    weights of its bag: the backward is a matrix product too, not a scatter-add of every word
+    of every slot. Column 0, the nil word's, is left out, so padding adds nothing and row 0 of
+    a table gets no gradient (:func:`without_nil`).
+    """
+    vocab, size = tables[0].shape
+    if factors is None:
+        weights = torch.ones(words.shape[-1], 1, dtype=tables[0].dtype, device=words.device)
+    else:
+        weights = factors[0]  # (L, r)
+    rank = weights.shape[1]
+    index = words.unsqueeze(-2).expand(*words.shape[:-1], rank, words.shape[-1])  # (..., r, L)
+    bags = torch.zeros(
+        *words.shape[:-1], rank, vocab, dtype=weights.dtype, device=words.device
+    ).scatter_add(-1, index, weights.T.expand_as(index))  # (..., r, V)
+    side_by_side = torch.cat(tuple(tables), dim=1)[1:]  # (V-1, T D) without the nil row
+    if factors is not None:  # one copy of the tables per bag, scaled by its dimension weights
+        scale = factors[1].repeat(1, len(tables)).unsqueeze(1)  # (r, 1, T D)
+        side_by_side = (side_by_side * scale).flatten(0, 1)  # (r (V-1), T D)
+    read = bags[..., 1:].flatten(-2) @ side_by_side  # (..., T D)
+    return list(read.unflatten(-1, (len(tables), size)).unbind(-2))  # T x (..., D)
+
+
 def temporal_indices(story_mask: Tensor) -> Tensor:
     """Temporal index of each slot, counted back from the most recent real sentence.
 
@@ -737,24 +790,30 @@ class MemN2N(nn.Module):
 
     # forward
 
-    def _encodings(
-        self, story_width: int, question_width: int, like: Tensor
-    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
-        """Position weights for the story (L, D) and question (L', D) words, and the (D,)
-        scale of the temporal vectors; None where nothing is scaled."""
+    def _encodings(self, story_width: int, question_width: int, like: Tensor) -> tuple[
+        tuple[Tensor, Tensor] | None, tuple[Tensor, Tensor] | None, Tensor | None
+    ]:
+        """Position weights for the story and question words as factors ``(word weights (L,
+        2), dimension weights (2, D))`` (:func:`_position_factors`), and the (D,) scale of the
+        temporal vectors; None where nothing is scaled."""
         encoding, size = self.encoding, self.embedding_size
         options = {"device": like.device, "dtype": like.dtype}
         if encoding == "bow":
             return None, None, None
         if encoding == "position":
-            story = position_encoding(story_width, size, **options)  # (L, D)
-            return story, position_encoding(question_width, size, **options), None
+            story = _position_factors(story_width, size, authors=False, **options)
+            return story, _position_factors(question_width, size, authors=False, **options), None
         # The authors' code: one table for the padded width, plus the time word's column.
         width = max(story_width, question_width)
         time_word = 1 if self.temporal_encoding else 0
-        table = position_encoding_authors(width + time_word, size, **options)  # (J, D)
-        time_scale = table[-1] if time_word else None  # (D,)
-        return table[:story_width], table[:question_width], time_scale
+        J = width + time_word
+        story = _position_factors(J, size, authors=True, rows=story_width, **options)
+        question = _position_factors(J, size, authors=True, rows=question_width, **options)
+        time_scale = None
+        if time_word:
+            last_word, dimensions = _position_factors(J, size, authors=True, **options)
+            time_scale = last_word[-1] @ dimensions  # (D,)
+        return story, question, time_scale
 
     def forward(
         self,
@@ -895,15 +954,15 @@ class MemN2N(nn.Module):
         story_encoding, question_encoding, time_scale = self._encodings(
             story.shape[-1], question.shape[-1], weight
         )  # (L, D), (L', D), (D,) or None
-        query = embed_sentences(question, self.question_embedding.weight, question_encoding)
+        (query,) = _embed_bags(question, [self.question_embedding.weight], question_encoding)
         # (B, D)
 
         # Embed the story once per distinct table: K + 1 tables (adjacent) or A and C.
         # A list, not one stacked tensor sliced into A and C: the backward of slices adds
         # zero-filled copies of the whole memory (the same numbers, more memory traffic).
         tables = self.embeddings if self._adjacent else self.embeddings[1:]
-        memories = [embed_sentences(story, table.weight, story_encoding) for table in tables]
-        # K+1 or 2 x (B, N, D)
+        memories = _embed_bags(story, [table.weight for table in tables], story_encoding)
+        # K+1 or 2 x (B, N, D), one matrix product for all tables
         if self.temporal_encoding:
             real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, N, 1) empty slots get none
             for index, table in enumerate(self.temporal):

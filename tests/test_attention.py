@@ -287,3 +287,34 @@ def test_weights_sum_to_one_and_follow_dtype(dtype):
     )
     assert weights.dtype == dtype
     torch.testing.assert_close(weights.sum(-1), torch.ones(3, 2, dtype=dtype))
+
+
+@pytest.mark.parametrize("use_softmax", [True, False])
+def test_one_query_takes_the_broadcast_form_with_the_same_numbers_and_gradients(use_softmax):
+    """A single query (MemN2N's hops) is computed as a broadcast product and a sum instead of
+    a batch of matrix products: the same outputs and gradients as the written-out sums."""
+    generator = torch.Generator().manual_seed(0)
+    query = torch.randn(3, 1, 4, dtype=D, generator=generator, requires_grad=True)
+    keys = torch.randn(3, 5, 4, dtype=D, generator=generator, requires_grad=True)
+    values = torch.randn(3, 5, 2, dtype=D, generator=generator, requires_grad=True)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [0, 1, 0, 1, 0]], dtype=torch.bool)
+    output, weights = dot_product_attention(query, keys, values, mask, use_softmax=use_softmax)
+    gradients = torch.autograd.grad((output**2).sum() + weights.sum(), (query, keys, values))
+
+    scores = torch.stack(
+        [torch.stack([query[b, 0] @ keys[b, n] for n in range(5)]) for b in range(3)]
+    )  # (B, N) one dot product at a time
+    if use_softmax:
+        expected_weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+    else:
+        expected_weights = scores * mask
+    expected_output = torch.stack(
+        [sum(expected_weights[b, n] * values[b, n] for n in range(5)) for b in range(3)]
+    )  # (B, E)
+    expected_gradients = torch.autograd.grad(
+        (expected_output**2).sum() + expected_weights.sum(), (query, keys, values)
+    )
+    torch.testing.assert_close(weights, expected_weights.unsqueeze(1))
+    torch.testing.assert_close(output, expected_output.unsqueeze(1))
+    for gradient, expected in zip(gradients, expected_gradients):
+        torch.testing.assert_close(gradient, expected)

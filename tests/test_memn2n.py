@@ -684,3 +684,57 @@ def test_learns_most_recent_location_task():
     finally:
         torch.set_num_threads(threads)
     assert accuracy > 0.9
+
+
+# the factored story embedding the network uses
+
+
+@pytest.mark.parametrize("authors", [False, True])
+def test_position_factors_multiply_out_to_the_encodings(authors):
+    from memnets.memn2n import _position_factors
+
+    encoding = position_encoding_authors if authors else position_encoding
+    words, dimensions = _position_factors(7, 5, authors=authors, dtype=torch.float64)
+    torch.testing.assert_close(words @ dimensions, encoding(7, 5, dtype=torch.float64))
+    first, _ = _position_factors(7, 5, authors=authors, rows=3, dtype=torch.float64)
+    torch.testing.assert_close(first @ dimensions, encoding(7, 5, dtype=torch.float64)[:3])
+
+
+@pytest.mark.parametrize("encoding", ["position", "position_authors", "bow"])
+def test_bags_of_words_embed_every_table_as_embed_sentences_does(encoding):
+    """The network's one-product embedding of several tables equals embed_sentences table by
+    table, with padding inside sentences and whole empty slots: values, and gradients of the
+    tables (row 0, the nil word's, gets none)."""
+    from memnets.memn2n import _embed_bags, _position_factors
+
+    generator = torch.Generator().manual_seed(3)
+    words = torch.randint(0, 9, (2, 4, 6), generator=generator)  # (B, N, L), 0 = nil
+    words[0, 1] = 0  # an empty slot
+    words[1, 2, 3:] = 0  # padding at a sentence's end
+    words[1, 0, 1] = 0  # and inside one
+    tables = [torch.randn(9, 5, dtype=torch.float64, generator=generator) for _ in range(3)]
+    tables = [table.requires_grad_() for table in tables]
+    if encoding == "bow":
+        factors, dense = None, None
+    else:
+        factors = _position_factors(
+            8, 5, authors=encoding == "position_authors", rows=6, dtype=torch.float64
+        )
+        dense = factors[0] @ factors[1]  # (L, D)
+    vectors = _embed_bags(words, tables, factors)
+    expected = [embed_sentences(words, table, dense) for table in tables]
+    for got, want in zip(vectors, expected):
+        torch.testing.assert_close(got, want)
+    weights = torch.randn(2, 4, 5, dtype=torch.float64, generator=generator)
+    gradients = torch.autograd.grad(sum((v * weights).sum() for v in vectors), tables)
+    expected_gradients = torch.autograd.grad(sum((v * weights).sum() for v in expected), tables)
+    for got, want in zip(gradients, expected_gradients):
+        torch.testing.assert_close(got, want)
+        assert not got[0].any()
+    # the first table by hand: word w at position j adds l[j] * E[w]
+    by_hand = torch.zeros(2, 4, 5, dtype=torch.float64)
+    for b, n, j in torch.cartesian_prod(torch.arange(2), torch.arange(4), torch.arange(6)):
+        word = words[b, n, j]
+        if word != 0:
+            by_hand[b, n] += (1.0 if dense is None else dense[j]) * tables[0][word].detach()
+    torch.testing.assert_close(vectors[0].detach(), by_hand)
