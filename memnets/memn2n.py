@@ -191,8 +191,13 @@ def position_encoding_authors(
 
 
 def _position_factors(
-    sentence_length: int, embedding_size: int, *, authors: bool, rows: int | None = None,
-    device=None, dtype=None,
+    sentence_length: int,
+    embedding_size: int,
+    *,
+    authors: bool,
+    rows: int | None = None,
+    device=None,
+    dtype=None,
 ) -> tuple[Tensor, Tensor]:
     """:func:`position_encoding` (``authors=False``) or :func:`position_encoding_authors` as a
     product of two rank-2 factors, ``words (rows, 2) @ dimensions (2, D)``, the first ``rows``
@@ -213,10 +218,11 @@ def _position_factors(
 
 def _embed_bags(
     words: Tensor, tables: Sequence[Tensor], factors: tuple[Tensor, Tensor] | None
-) -> list[Tensor]:
-    """:func:`embed_sentences` of ``words`` (..., L) with each table in ``tables`` (V, D), the
-    encoding given as factors ``(word weights (L, r), dimension weights (r, D))`` (None:
-    bag-of-words). Unchecked, no host synchronisation (``torch.func.vmap`` runs it).
+) -> Tensor:
+    """:func:`embed_sentences` of ``words`` (..., L) with each table in ``tables`` (V, D), side
+    by side in the result (..., T D) for T tables, the encoding given as factors ``(word
+    weights (L, r), dimension weights (r, D))`` (None: bag-of-words). Unchecked, no host
+    synchronisation (``torch.func.vmap`` runs it).
 
     Each sentence becomes r weighted bags of words (..., r, V), bag[s, w] = sum of the word
     weights u_s[j] at the positions j where word w occurs, and every table is read by one
@@ -225,7 +231,7 @@ def _embed_bags(
     of every slot. Column 0, the nil word's, is left out, so padding adds nothing and row 0 of
     a table gets no gradient (:func:`without_nil`).
     """
-    vocab, size = tables[0].shape
+    vocab = tables[0].shape[0]
     if factors is None:
         weights = torch.ones(words.shape[-1], 1, dtype=tables[0].dtype, device=words.device)
     else:
@@ -239,8 +245,7 @@ def _embed_bags(
     if factors is not None:  # one copy of the tables per bag, scaled by its dimension weights
         scale = factors[1].repeat(1, len(tables)).unsqueeze(1)  # (r, 1, T D)
         side_by_side = (side_by_side * scale).flatten(0, 1)  # (r (V-1), T D)
-    read = bags[..., 1:].flatten(-2) @ side_by_side  # (..., T D)
-    return list(read.unflatten(-1, (len(tables), size)).unbind(-2))  # T x (..., D)
+    return bags[..., 1:].flatten(-2) @ side_by_side  # (..., T D)
 
 
 def temporal_indices(story_mask: Tensor) -> Tensor:
@@ -790,9 +795,9 @@ class MemN2N(nn.Module):
 
     # forward
 
-    def _encodings(self, story_width: int, question_width: int, like: Tensor) -> tuple[
-        tuple[Tensor, Tensor] | None, tuple[Tensor, Tensor] | None, Tensor | None
-    ]:
+    def _encodings(
+        self, story_width: int, question_width: int, like: Tensor
+    ) -> tuple[tuple[Tensor, Tensor] | None, tuple[Tensor, Tensor] | None, Tensor | None]:
         """Position weights for the story and question words as factors ``(word weights (L,
         2), dimension weights (2, D))`` (:func:`_position_factors`), and the (D,) scale of the
         temporal vectors; None where nothing is scaled."""
@@ -954,22 +959,23 @@ class MemN2N(nn.Module):
         story_encoding, question_encoding, time_scale = self._encodings(
             story.shape[-1], question.shape[-1], weight
         )  # (L, D), (L', D), (D,) or None
-        (query,) = _embed_bags(question, [self.question_embedding.weight], question_encoding)
+        query = _embed_bags(question, [self.question_embedding.weight], question_encoding)
         # (B, D)
 
-        # Embed the story once per distinct table: K + 1 tables (adjacent) or A and C.
-        # A list, not one stacked tensor sliced into A and C: the backward of slices adds
+        # Embed the story once per distinct table: K + 1 tables (adjacent) or A and C, side
+        # by side, one matrix product; then a list, not slices: the backward of slices adds
         # zero-filled copies of the whole memory (the same numbers, more memory traffic).
         tables = self.embeddings if self._adjacent else self.embeddings[1:]
         memories = _embed_bags(story, [table.weight for table in tables], story_encoding)
-        # K+1 or 2 x (B, N, D), one matrix product for all tables
-        if self.temporal_encoding:
+        # (B, N, T D), T = K+1 or 2 tables
+        if self.temporal_encoding:  # one temporal table per embedding table, side by side too
+            temporal = torch.cat(tuple(self.temporal), dim=1)[time]  # (B, N, T D)
+            if time_scale is not None:
+                temporal = temporal * time_scale.repeat(len(tables))  # (B, N, T D)
             real = story_mask.unsqueeze(-1).to(weight.dtype)  # (B, N, 1) empty slots get none
-            for index, table in enumerate(self.temporal):
-                temporal = table[time] * real  # (B, N, D)
-                if time_scale is not None:
-                    temporal = temporal * time_scale  # (B, N, D)
-                memories[index] = memories[index] + temporal  # (B, N, D)
+            memories = memories + temporal * real  # (B, N, T D)
+        memories = memories.unflatten(-1, (len(tables), self.embedding_size)).unbind(-2)
+        # T x (B, N, D)
         if self._adjacent:
             memory_in = torch.stack(memories[:-1], dim=1)  # (B, K, N, D)
             memory_out = torch.stack(memories[1:], dim=1)  # (B, K, N, D)

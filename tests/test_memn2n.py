@@ -721,7 +721,7 @@ def test_bags_of_words_embed_every_table_as_embed_sentences_does(encoding):
             8, 5, authors=encoding == "position_authors", rows=6, dtype=torch.float64
         )
         dense = factors[0] @ factors[1]  # (L, D)
-    vectors = _embed_bags(words, tables, factors)
+    vectors = _embed_bags(words, tables, factors).unflatten(-1, (3, 5)).unbind(-2)
     expected = [embed_sentences(words, table, dense) for table in tables]
     for got, want in zip(vectors, expected):
         torch.testing.assert_close(got, want)
