@@ -263,7 +263,7 @@ def describe(settings: dict[str, Any], seeds: int) -> tuple[str, str]:
         "validation (the same split for every seed); every run tested with its final weights."
     )
     differences = [
-        f"{seeds} runs per task instead of 10",
+        *([f"{seeds} runs per task instead of 10"] if seeds != 10 else []),
         "random noise leaves random gaps in the time indices, as their code does"
         if model["random_noise_mode"] == "time_gaps"
         else "random noise inserts empty memories that are attended to (their code leaves "
