@@ -82,10 +82,18 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "curriculum": ("repeat_copy", [f"{DATA}curriculum_epochs", "25"],
                    "a curriculum: lengths and repeats open up from 1 to 10 over the first 25 "
                    "epochs (20,000 sequences)"),
+    "bit_loss": ("repeat_copy", ["--model.init_args.loss_reduction", "bit"],
+                 "the loss a mean over target bits (every batch weighs the same, as in "
+                 "pytorch-ntm), not a sum over each sequence's steps"),
+    "batch8_updates": ("repeat_copy", [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch",
+                                       "100", "--trainer.max_steps", "12500"],
+                       "batch 8: four times the updates for the same 100k sequences "
+                       "(validation every 800 sequences as before)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
-ARM_SEEDS = {"defaults": FIVE, "lr1e-3": FIVE, "standardised": FIVE, "curriculum": FIVE}
+ARM_SEEDS = {name: FIVE for name in ("defaults", "lr1e-3", "standardised", "curriculum",
+                                      "bit_loss", "batch8_updates")}  # fmt: skip
 OUT = {"defaults": ROOT / "results" / "ntm_results"}  # an arm whose runs live elsewhere
 
 
