@@ -34,10 +34,12 @@ from memnets import ntm_copy
 PYTORCH_NTM_SEQ_PER_S = 23.8  # issue 11: pytorch-ntm, copy, batch 1, 1 thread, this machine
 
 
-def make_model(*, compile: bool, chunk: int, order: str, slots: int = 128):
+def make_model(*, compile: bool, chunk: int, order: str, slots: int = 128, fused: bool = False):
+    """The paper's copy model and Adam (``fused``: one kernel for the whole update, as the
+    training module's optimiser; torch's default loops over the parameter tensors)."""
     torch.manual_seed(0)
     model = ntm_copy(compile=compile, compile_chunk=chunk, access_order=order, memory_slots=slots)
-    return model, torch.optim.Adam(model.parameters(), lr=3e-3)
+    return model, torch.optim.Adam(model.parameters(), lr=3e-3, fused=fused or None)
 
 
 def train_step(model, optimizer, batch) -> None:
@@ -88,18 +90,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="timed training per case")
     parser.add_argument("--slots", type=int, nargs="*", default=[128, 1024, 4096, 16384])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--fused", action="store_true", help="Adam(fused=True)")
     parser.add_argument("--reference", type=float, default=PYTORCH_NTM_SEQ_PER_S)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
         f"# {machine()}, {args.threads} thread(s); copy, lengths 1-20, one per batch; "
-        f"compile_chunk {args.chunk}; ratio to {args.reference} seq/s (pytorch-ntm, batch 1)"
+        f"compile_chunk {args.chunk}; Adam{'(fused=True)' if args.fused else ''}; "
+        f"ratio to {args.reference} seq/s (pytorch-ntm, batch 1)"
     )
     print(f"{'order':>16} {'mode':>9} {'batch':>6} {'seq/s':>9} {'ratio':>7} {'warm-up s':>10}")
     for order in args.order:
         for mode in args.modes:
             for batch_size in args.batch_sizes:
-                options = dict(compile=mode == "compiled", chunk=args.chunk, order=order)
+                options = dict(
+                    compile=mode == "compiled", chunk=args.chunk, order=order, fused=args.fused
+                )
                 rate, warm_up = sequences_per_second(batch_size, args.seconds, **options)
                 print(
                     f"{order:>16} {mode:>9} {batch_size:>6} {rate:>9.1f} "
