@@ -155,6 +155,9 @@ def test_every_ntm_config_trains_one_step(config, tmp_path):
     )  # fmt: skip
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["test/loss"])  # after_fit tested it
+    optimizer = cli.trainer.optimizers[0]
+    if isinstance(optimizer, torch.optim.Adam):  # one kernel per update on the CPU too
+        assert optimizer.defaults["fused"] is True
 
 
 def test_a_run_from_before_the_model_was_injected_still_tests(tmp_path):
