@@ -54,7 +54,8 @@ CONFIG = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "memn
                         .read_text())  # fmt: skip
 MODULE = dict(CONFIG["model"]["init_args"])  # the QA module's settings ...
 MODEL = MODULE.pop("model")["init_args"]  # ... and the model's
-DATA = {key: CONFIG["data"]["init_args"][key] for key in ("memory_size", "batch_size")}
+DATA = {key: CONFIG["data"]["init_args"][key]
+        for key in ("memory_size", "batch_size", "eval_batch_size")}  # fmt: skip
 
 
 def module(data: BabiDataModule) -> QAModule:

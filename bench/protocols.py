@@ -41,6 +41,7 @@ NOT_RESULTS = [  # config entries left out of a protocol
     *("trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.default_root_dir"),
     *("trainer.enable_checkpointing", "trainer.enable_autolog_hparams"),
     *("data.init_args.data_dir", "data.init_args.generated_dir", "data.init_args.num_workers"),
+    "data.init_args.eval_batch_size",  # evaluation batches change no number (round-off only)
 ]
 
 

@@ -114,6 +114,19 @@ def test_batches_and_memory_truncation(data_dir):
     assert test.story_mask[:, -1].all()  # slot S-1 always holds the most recent sentence
 
 
+def test_eval_batch_size_batches_validation_and_test_only(data_dir):
+    module = make(data_dir, eval_batch_size=5)  # 40 training questions: 36 train, 4 val
+    assert [len(b.answer) for b in module.train_dataloader()] == [8, 8, 8, 8, 4]
+    assert [len(b.answer) for b in module.val_dataloader()] == [4]
+    assert [len(b.answer) for b in module.test_dataloader()] == [5, 5]
+    same = make(data_dir)  # None: the training batch size, and the same questions in order
+    assert [len(b.answer) for b in same.test_dataloader()] == [8, 2]
+    answers = [torch.cat([b.answer for b in m.test_dataloader()]) for m in (module, same)]
+    assert torch.equal(*answers)
+    with pytest.raises(ValueError, match="eval_batch_size must be a positive integer, got 0"):
+        make(data_dir, eval_batch_size=0)
+
+
 def test_authors_memory_is_the_longest_training_story_up_to_50(data_dir, tmp_path):
     """memory_size="authors": min(50, the longest story of the training file), as the authors'
     config_babi.m sets config.sz; the fixture's task 1 stories have 2-5 sentences, task 2's 2."""

@@ -134,7 +134,11 @@ class BabiDataModule(lightning.LightningDataModule):
         memory_size: story sentences kept per question, the most recent ones; ``"authors"``:
             min(50, the longest story of the training file(s)), the memory of the authors'
             code (``config.sz`` in ``config_babi.m``), resolved when the data are read.
-        batch_size: questions per batch, for every split.
+        batch_size: questions per training batch (and per evaluation batch when
+            ``eval_batch_size`` is None).
+        eval_batch_size: questions per validation and test batch; None: ``batch_size``. It
+            changes no number beyond float round-off (errors and losses are means over
+            questions), only the time an evaluation takes: fewer, larger batches.
         validation_fraction: share of each task's training questions held out for validation.
         seed: fixes the validation split, the training shuffle and the generated data.
         run_seeds: several runs trained together (``QAModule``, which the CLI links them to):
@@ -156,6 +160,7 @@ class BabiDataModule(lightning.LightningDataModule):
         data_dir: str | None = None,
         memory_size: int | Literal["authors"] = 50,
         batch_size: int = 32,
+        eval_batch_size: int | None = None,
         validation_fraction: float = 0.1,
         seed: int = 0,
         run_seeds: list[int] | None = None,
@@ -181,6 +186,7 @@ class BabiDataModule(lightning.LightningDataModule):
         for name, value in (
             ("memory_size", 1 if memory_size == "authors" else memory_size),
             ("batch_size", batch_size),
+            ("eval_batch_size", batch_size if eval_batch_size is None else eval_batch_size),
             ("generated_train_questions", generated_train_questions),
             ("generated_test_questions", generated_test_questions),
         ):
@@ -196,6 +202,7 @@ class BabiDataModule(lightning.LightningDataModule):
         self.source = source
         self.data_dir = data_dir
         self.batch_size = batch_size
+        self.eval_batch_size = batch_size if eval_batch_size is None else eval_batch_size
         self.validation_fraction = validation_fraction
         self.seed = seed
         if run_seeds is not None and (not run_seeds or len(set(run_seeds)) != len(run_seeds)):
@@ -385,7 +392,7 @@ class BabiDataModule(lightning.LightningDataModule):
             sampler = EpochShuffleSampler(len(dataset), seed=self.seed)
         return loader_class(
             dataset,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size if shuffle else self.eval_batch_size,
             sampler=sampler,
             shuffle=False,
             generator=torch.Generator().manual_seed(self.seed),
