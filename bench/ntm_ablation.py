@@ -89,11 +89,14 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                                        "100", "--trainer.max_steps", "12500"],
                        "batch 8: four times the updates for the same 100k sequences "
                        "(validation every 800 sequences as before)"),
+    "forget_bias1": ("repeat_copy", [f"{MODEL}forget_bias", "1"],
+                     "the LSTM's forget gates start with bias 1 (Collier & Beel), not "
+                     "PyTorch's uniform draw around 0"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
 ARM_SEEDS = {name: FIVE for name in ("defaults", "lr1e-3", "standardised", "curriculum",
-                                      "bit_loss", "batch8_updates")}  # fmt: skip
+                                      "bit_loss", "batch8_updates", "forget_bias1")}  # fmt: skip
 OUT = {"defaults": ROOT / "results" / "ntm_results"}  # an arm whose runs live elsewhere
 
 
