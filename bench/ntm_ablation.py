@@ -17,11 +17,13 @@ lengths 40 and 100.
 The copy arms but ``patience`` were trained while the defaults were ``memory_init: constant``,
 ``initial_focus: first`` and gradient values clipped at 10; the ``patience`` arms under
 today's (learned random memory, spread focus, the gradient's norm clipped at 10); the repeat
-copy arms with the learned random memory and spread focus. The copy arms' overrides name all
-three settings, so they mean what they meant then (with one read and one write head ``first``
-and ``spread`` start at the same slot). The ``base`` arm's records carry the protocol hash of
-an earlier version of ntm_results.py (it also hashed the time limit): ``--train`` would train
-it again, ``--reread`` leaves it as recorded.
+copy arms with the learned random memory and spread focus, at batch 32 (batch 8 is repeat
+copy's default since the ``batch8_updates`` arm). The copy arms' overrides name all three
+settings and the repeat copy arms' the batch, so they mean what they meant then (with one
+read and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
+records carry the protocol hash of an earlier version of ntm_results.py (it also hashed the
+time limit): ``--train`` would train it again, ``--reread`` leaves it as recorded. The
+``batch32`` arm's runs are the main table's repeat copy runs from before batch 8.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ TODAY = [
     "--trainer.gradient_clip_algorithm",
     "norm",
 ]  # the defaults since these measurements
+B32 = [f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25",
+       "--trainer.max_steps", "3125"]  # fmt: skip  (repeat copy's batch before batch 8)
 ARMS = {  # name -> (task, train.py overrides, what it tests)
     "base": ("copy", CONSTANT, "the defaults before: fixed 1e-6 memory, batch 32"),
     "learned_random": ("copy", RANDOM, "a trainable random memory (the default now)"),
@@ -65,39 +69,38 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "patience_lr1e-3": ("copy", [*TODAY, "--config", str(ROOT / "bench" / "ntm_patience.yaml"),
                                  "--model.init_args.lr", "0.001"],
                         "the same at Adam's lr 1e-3 instead of 3e-3"),
-    "headclip20": ("repeat_copy", [f"{MODEL}head_clip", "20", *VALUES],
+    "headclip20": ("repeat_copy", [*B32, f"{MODEL}head_clip", "20", *VALUES],
                    "gradient values clipped at 10 (as before) and the heads' parameters at "
                    "20 (the head clip never acted: seed 0's run is step for step the one "
                    "without it)"),
-    "clipnorm10": ("repeat_copy", ["--trainer.gradient_clip_val", "10",
+    "clipnorm10": ("repeat_copy", [*B32, "--trainer.gradient_clip_val", "10",
                                    "--trainer.gradient_clip_algorithm", "norm"],
                    "the gradient's norm clipped at 10 (the default now)"),
-    # five seeds each, today's defaults but for one setting (results/ntm_results.json holds
-    # the defaults' own five runs: the arm "defaults")
-    "defaults": ("repeat_copy", [], "today's defaults (the main table's runs)"),
-    "lr1e-3": ("repeat_copy", ["--model.init_args.lr", "0.001"], "Adam's lr 1e-3, not 3e-3"),
-    "standardised": ("repeat_copy", [f"{DATA}task.init_args.repeat_encoding", "standardised"],
+    # five seeds each, the defaults at batch 32 but for one setting
+    "batch32": ("repeat_copy", B32, "batch 32, the defaults before batch 8 (the main table's "
+                "runs until then)"),
+    "lr1e-3": ("repeat_copy", [*B32, "--model.init_args.lr", "0.001"],
+               "Adam's lr 1e-3, not 3e-3"),
+    "standardised": ("repeat_copy", [*B32, f"{DATA}task.init_args.repeat_encoding",
+                                     "standardised"],
                      "the repeat count standardised over the training range (mean 0, "
                      "variance 1), as the paper, not R/10"),
-    "curriculum": ("repeat_copy", [f"{DATA}curriculum_epochs", "25"],
+    "curriculum": ("repeat_copy", [*B32, f"{DATA}curriculum_epochs", "25"],
                    "a curriculum: lengths and repeats open up from 1 to 10 over the first 25 "
                    "epochs (20,000 sequences)"),
-    "bit_loss": ("repeat_copy", ["--model.init_args.loss_reduction", "bit"],
+    "bit_loss": ("repeat_copy", [*B32, "--model.init_args.loss_reduction", "bit"],
                  "the loss a mean over target bits (every batch weighs the same, as in "
                  "pytorch-ntm), not a sum over each sequence's steps"),
     "batch8_updates": ("repeat_copy", [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch",
                                        "100", "--trainer.max_steps", "12500"],
                        "batch 8: four times the updates for the same 100k sequences "
-                       "(validation every 800 sequences as before)"),
-    "forget_bias1": ("repeat_copy", [f"{MODEL}forget_bias", "1"],
-                     "the LSTM's forget gates start with bias 1 (Collier & Beel), not "
-                     "PyTorch's uniform draw around 0"),
+                       "(validation every 800 sequences as before; the default since)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
-ARM_SEEDS = {name: FIVE for name in ("defaults", "lr1e-3", "standardised", "curriculum",
-                                      "bit_loss", "batch8_updates", "forget_bias1")}  # fmt: skip
-OUT = {"defaults": ROOT / "results" / "ntm_results"}  # an arm whose runs live elsewhere
+ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curriculum",
+                                      "bit_loss", "batch8_updates")}  # fmt: skip
+OUT: dict[str, Path] = {}  # an arm whose runs live elsewhere (only read)
 
 
 def fmt(value) -> str:
@@ -150,8 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         "# NTM: the ablations behind the defaults",
         "",
         "Command: `python bench/ntm_ablation.py` (tabulates the arms' runs; `--train` makes "
-        "them). Each arm's runs and table: `results/ablation/TASK_ARM.json` and `.md` (the "
-        "defaults: `results/ntm_results.json`); "
+        "them). Each arm's runs and table: `results/ablation/TASK_ARM.json` and `.md`; "
         "seeds 0-2 (copy), 0-1 (the first two repeat copy arms) or 0-4 (the others), one value "
         "per seed. Sequences to solve: "
         "training sequences until the validation bit errors first fell below 0.1 per "

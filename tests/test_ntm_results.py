@@ -193,11 +193,8 @@ def test_a_failed_run_fails_the_command_and_records_nothing_for_it(tmp_path):
     assert not (tmp_path / "ntm.json").exists() and not (tmp_path / "ntm.md").exists()
 
 
-def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path, monkeypatch):
+def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
     import ntm_ablation
-
-    # the arm whose runs are the main table's, read from tmp_path here
-    monkeypatch.setitem(ntm_ablation.OUT, "defaults", tmp_path / "repeat_copy_defaults")
 
     def record(solved, test, at40, at100):
         return {"solved_after_sequences": solved, "test/bit_errors": test,
