@@ -195,23 +195,20 @@ def _position_factors(
     embedding_size: int,
     *,
     authors: bool,
-    rows: int | None = None,
     device=None,
     dtype=None,
 ) -> tuple[Tensor, Tensor]:
     """:func:`position_encoding` (``authors=False``) or :func:`position_encoding_authors` as a
-    product of two rank-2 factors, ``words (rows, 2) @ dimensions (2, D)``, the first ``rows``
-    positions (all J by default). Both encodings are affine in the dimension k for each word
-    position j, so a sentence vector sum_j l_j * E x_j is two weighted bags of words times E
-    (:func:`_embed_bags`)."""
+    product of two rank-2 factors, ``words (J, 2) @ dimensions (2, D)``. Both encodings are
+    affine in the dimension k for each word position j, so a sentence vector sum_j l_j * E x_j
+    is two weighted bags of words times E (:func:`_embed_bags`)."""
     j, k = _word_and_dimension_indices(sentence_length, embedding_size, device, dtype)
     J, d = sentence_length, embedding_size
-    j = j[: sentence_length if rows is None else rows]  # (L, 1)
     if authors:  # 1 + [4 (j - (J+1)/2) / J] [(k - (d+1)/2) / d]
-        words = torch.cat([torch.ones_like(j), 4 * (j - (J + 1) / 2) / J], dim=1)  # (L, 2)
+        words = torch.cat([torch.ones_like(j), 4 * (j - (J + 1) / 2) / J], dim=1)  # (J, 2)
         dimensions = torch.cat([torch.ones_like(k), (k - (d + 1) / 2) / d])  # (2, D)
     else:  # (1 - j/J) + [-(1 - 2j/J)] [k/d]
-        words = torch.cat([1 - j / J, 2 * j / J - 1], dim=1)  # (L, 2)
+        words = torch.cat([1 - j / J, 2 * j / J - 1], dim=1)  # (J, 2)
         dimensions = torch.cat([torch.ones_like(k), k / d])  # (2, D)
     return words, dimensions
 
@@ -811,14 +808,10 @@ class MemN2N(nn.Module):
         # The authors' code: one table for the padded width, plus the time word's column.
         width = max(story_width, question_width)
         time_word = 1 if self.temporal_encoding else 0
-        J = width + time_word
-        story = _position_factors(J, size, authors=True, rows=story_width, **options)
-        question = _position_factors(J, size, authors=True, rows=question_width, **options)
-        time_scale = None
-        if time_word:
-            last_word, dimensions = _position_factors(J, size, authors=True, **options)
-            time_scale = last_word[-1] @ dimensions  # (D,)
-        return story, question, time_scale
+        words, dimensions = _position_factors(width + time_word, size, authors=True, **options)
+        # (J, 2), (2, D)
+        time_scale = words[-1] @ dimensions if time_word else None  # (D,)
+        return (words[:story_width], dimensions), (words[:question_width], dimensions), time_scale
 
     def forward(
         self,
@@ -958,7 +951,7 @@ class MemN2N(nn.Module):
         weight = self.embeddings[0].weight
         story_encoding, question_encoding, time_scale = self._encodings(
             story.shape[-1], question.shape[-1], weight
-        )  # (L, D), (L', D), (D,) or None
+        )  # factors ((L, 2), (2, D)), ((L', 2), (2, D)), (D,); None where not used
         query = _embed_bags(question, [self.question_embedding.weight], question_encoding)
         # (B, D)
 

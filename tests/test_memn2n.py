@@ -696,8 +696,7 @@ def test_position_factors_multiply_out_to_the_encodings(authors):
     encoding = position_encoding_authors if authors else position_encoding
     words, dimensions = _position_factors(7, 5, authors=authors, dtype=torch.float64)
     torch.testing.assert_close(words @ dimensions, encoding(7, 5, dtype=torch.float64))
-    first, _ = _position_factors(7, 5, authors=authors, rows=3, dtype=torch.float64)
-    torch.testing.assert_close(first @ dimensions, encoding(7, 5, dtype=torch.float64)[:3])
+    torch.testing.assert_close(words[:3] @ dimensions, encoding(7, 5, dtype=torch.float64)[:3])
 
 
 @pytest.mark.parametrize("encoding", ["position", "position_authors", "bow"])
@@ -717,9 +716,10 @@ def test_bags_of_words_embed_every_table_as_embed_sentences_does(encoding):
     if encoding == "bow":
         factors, dense = None, None
     else:
-        factors = _position_factors(
-            8, 5, authors=encoding == "position_authors", rows=6, dtype=torch.float64
+        words8, dimensions = _position_factors(
+            8, 5, authors=encoding == "position_authors", dtype=torch.float64
         )
+        factors = (words8[:6], dimensions)  # the first 6 of 8 positions, as the authors' code
         dense = factors[0] @ factors[1]  # (L, D)
     vectors = _embed_bags(words, tables, factors).unflatten(-1, (3, 5)).unbind(-2)
     expected = [embed_sentences(words, table, dense) for table in tables]

@@ -183,10 +183,11 @@ class BabiDataModule(lightning.LightningDataModule):
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
         if source == "directory" and data_dir is None:
             raise ValueError("source='directory' needs data_dir (the unpacked tasks_1-20_v1-2)")
+        eval_size = batch_size if eval_batch_size is None else eval_batch_size
         for name, value in (
             ("memory_size", 1 if memory_size == "authors" else memory_size),
             ("batch_size", batch_size),
-            ("eval_batch_size", batch_size if eval_batch_size is None else eval_batch_size),
+            ("eval_batch_size", eval_size),
             ("generated_train_questions", generated_train_questions),
             ("generated_test_questions", generated_test_questions),
         ):
@@ -202,7 +203,7 @@ class BabiDataModule(lightning.LightningDataModule):
         self.source = source
         self.data_dir = data_dir
         self.batch_size = batch_size
-        self.eval_batch_size = batch_size if eval_batch_size is None else eval_batch_size
+        self.eval_batch_size = eval_size
         self.validation_fraction = validation_fraction
         self.seed = seed
         if run_seeds is not None and (not run_seeds or len(set(run_seeds)) != len(run_seeds)):
