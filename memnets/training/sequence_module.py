@@ -82,9 +82,9 @@ def model_figures(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor,
 def make_optimizer(module: lightning.LightningModule) -> torch.optim.Optimizer:
     """The optimiser named by ``module.hparams`` (optimizer, lr, momentum, rmsprop_alpha,
     weight_decay) over its parameters: RMSprop, or Adam, fused (one kernel for the whole
-    update) on a CPU or a GPU unless the precision is mixed: on a CPU the loop over a small
-    model's tensors otherwise costs about 1 ms a step (14 tensors of the NTM copy model;
-    fused: 0.2 ms)."""
+    update) on a CPU or a GPU unless the precision is mixed: on a CPU torch's default loops
+    over the parameter tensors, a noticeable share of a small model's step at batch 1
+    (``bench/ntm_speed.py --fused``)."""
     hp = module.hparams
     if hp.optimizer == "rmsprop":
         return torch.optim.RMSprop(
