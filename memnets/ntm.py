@@ -636,8 +636,12 @@ def _compiled_chunk(layout: StepLayout, device_type: str) -> Callable:
         code = chunk.__code__.replace(co_name=f"ntm_chunk_{len(_COMPILED)}")
         chunk = types.FunctionType(code, chunk.__globals__, code.co_name, None, chunk.__closure__)
         # the default mode on every device: CUDA graphs ("reduce-overhead") would overwrite
-        # the outputs of one chunk with the next chunk's, and no GPU was at hand to test them
-        _COMPILED[key] = torch.compile(chunk, dynamic=False, fullgraph=True)
+        # the outputs of one chunk with the next chunk's, and no GPU was at hand to test them.
+        # On a CPU the graphs are called through a C++ wrapper: a small model's step is a few
+        # microseconds of kernels, and the default Python wrapper (an allocation and a call
+        # per buffer and kernel, ~250 lines per chunk) cost as much again
+        options = {"cpp_wrapper": True} if device_type == "cpu" else None
+        _COMPILED[key] = torch.compile(chunk, dynamic=False, fullgraph=True, options=options)
     return _COMPILED[key]
 
 
@@ -688,9 +692,10 @@ class NTM(nn.Module):
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,
     the last chunk padded with steps that change nothing, so every sequence length runs the
     same compiled graph (one per batch size and dtype; the first call compiles, a minute or
-    so on a CPU). Evaluation, ``no_grad`` and internals run the same step eagerly, so
-    validation and pictures never compile. Where compilation fails (no C++ compiler, an
-    unsupported platform) a warning says so once and the model runs eagerly.
+    so on a CPU, where the graph is called through inductor's C++ wrapper). Evaluation,
+    ``no_grad`` and internals run the same step eagerly, so validation and pictures never
+    compile. Where compilation fails (no C++ compiler, an unsupported platform) a warning
+    says so once and the model runs eagerly.
     """
 
     def __init__(
@@ -822,7 +827,9 @@ class NTM(nn.Module):
         chunk = self.compile_chunk
         chunks = -(-steps // chunk)  # ceil
         padded = F.pad(gates_x, (0, 0, 0, chunks * chunk - steps))  # (B, chunks*K, G)
+        # one copy to chunk-major order, then row-major chunks (their backward: one stack)
         padded = padded.view(batch, chunks, chunk, gate_size).transpose(0, 1)  # (chunks, B, K, G)
+        inputs = padded.contiguous().unbind(0)  # chunks x (B, K, G)
         valid = (torch.arange(chunks * chunk, device=gates_x.device) < steps).view(chunks, chunk)
         controller = state.controller
         state = NTMState(
@@ -834,7 +841,7 @@ class NTM(nn.Module):
         try:
             for index in range(chunks):
                 chunk_hiddens, chunk_reads, state = run(
-                    weights, _canonical(padded[index]), state, valid[index]
+                    weights, _canonical(inputs[index]), state, valid[index]
                 )
                 hiddens.append(chunk_hiddens)
                 reads.append(chunk_reads)
