@@ -11,7 +11,9 @@ thread unless ``--threads``. No Lightning. Prints:
 * the step cost against memory size N (``--slots``), to show it grows linearly.
 
     python bench/ntm_speed.py [--batch-sizes 1 32] [--modes eager compiled] [--seconds 20]
-        [--slots 128 1024 4096 16384] [--chunk 1] [--order write_then_read read_then_write]
+        [--slots 128 1024 4096 16384] [--chunk 1 4] [--order write_then_read read_then_write]
+
+``--chunk`` takes several chunk lengths: each compiled case runs with each (eager once).
 
 The reference point, loudinthecloud/pytorch-ntm on copy (batch 1, its only mode), was
 measured at 23.8 sequences/s on this project's 2-core machine (issue 11); ``--reference
@@ -81,12 +83,16 @@ def ms_per_step(batch_size: int, steps: int, repeats: int, **options) -> float:
     return 1000 * statistics.median(timings) / steps
 
 
+def label(mode: str, chunk: int) -> str:
+    return str(chunk) if mode == "compiled" else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--modes", nargs="+", default=["eager", "compiled"])
     parser.add_argument("--order", nargs="+", default=["write_then_read"])
-    parser.add_argument("--chunk", type=int, default=1, help="NTM(compile_chunk=...)")
+    parser.add_argument("--chunk", type=int, nargs="+", default=[1], help="NTM(compile_chunk)")
     parser.add_argument("--seconds", type=float, default=20.0, help="timed training per case")
     parser.add_argument("--slots", type=int, nargs="*", default=[128, 1024, 4096, 16384])
     parser.add_argument("--threads", type=int, default=1)
@@ -96,29 +102,33 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(
         f"# {machine()}, {args.threads} thread(s); copy, lengths 1-20, one per batch; "
-        f"compile_chunk {args.chunk}; Adam{'(fused=True)' if args.fused else ''}; "
+        f"Adam{'(fused=True)' if args.fused else ''}; "
         f"ratio to {args.reference} seq/s (pytorch-ntm, batch 1)"
     )
-    print(f"{'order':>16} {'mode':>9} {'batch':>6} {'seq/s':>9} {'ratio':>7} {'warm-up s':>10}")
-    for order in args.order:
-        for mode in args.modes:
-            for batch_size in args.batch_sizes:
-                options = dict(
-                    compile=mode == "compiled", chunk=args.chunk, order=order, fused=args.fused
-                )
-                rate, warm_up = sequences_per_second(batch_size, args.seconds, **options)
-                print(
-                    f"{order:>16} {mode:>9} {batch_size:>6} {rate:>9.1f} "
-                    f"{rate / args.reference:>6.1f}x {warm_up:>10.1f}",
-                    flush=True,
-                )
-    print(f"\n{'order':>16} {'mode':>9} {'slots N':>8} {'ms/step (B=1, fwd+bwd)':>24}")
-    for order in args.order:
-        for mode in args.modes:
-            for slots in args.slots:
-                options = dict(compile=mode == "compiled", chunk=args.chunk, order=order)
-                ms = ms_per_step(1, 41, 5, slots=slots, **options)
-                print(f"{order:>16} {mode:>9} {slots:>8} {ms:>24.3f}", flush=True)
+    cases = [  # (order, mode, chunk): the chunk length matters only when compiled
+        (order, mode, chunk)
+        for order in args.order
+        for mode in args.modes
+        for chunk in (args.chunk if mode == "compiled" else [1])
+    ]
+    header = f"{'order':>16} {'mode':>9} {'chunk':>6}"
+    print(f"{header} {'batch':>6} {'seq/s':>9} {'ratio':>7} {'warm-up s':>10}")
+    for order, mode, chunk in cases:
+        for batch_size in args.batch_sizes:
+            options = dict(compile=mode == "compiled", chunk=chunk, order=order, fused=args.fused)
+            rate, warm_up = sequences_per_second(batch_size, args.seconds, **options)
+            print(
+                f"{order:>16} {mode:>9} {label(mode, chunk):>6} {batch_size:>6} {rate:>9.1f} "
+                f"{rate / args.reference:>6.1f}x {warm_up:>10.1f}",
+                flush=True,
+            )
+    print(f"\n{header} {'slots N':>8} {'ms/step (B=1, fwd+bwd)':>24}")
+    for order, mode, chunk in cases:
+        for slots in args.slots:
+            options = dict(compile=mode == "compiled", chunk=chunk, order=order)
+            ms = ms_per_step(1, 41, 5, slots=slots, **options)
+            line = f"{order:>16} {mode:>9} {label(mode, chunk):>6} {slots:>8} {ms:>24.3f}"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
