@@ -100,7 +100,6 @@ SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
 ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curriculum",
                                       "bit_loss", "batch8_updates")}  # fmt: skip
-OUT: dict[str, Path] = {}  # an arm whose runs live elsewhere (only read)
 
 
 def fmt(value) -> str:
@@ -121,9 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name, (task, overrides, meaning) in ARMS.items():
         seeds = ARM_SEEDS.get(name, SEEDS[task])
-        cache = OUT.get(name, args.out / f"{task}_{name}").with_suffix(".json")
+        cache = (args.out / f"{task}_{name}").with_suffix(".json")
         chosen = args.arms is None or name in args.arms
-        if (args.train or args.reread) and chosen and name not in OUT:  # OUT: only read
+        if (args.train or args.reread) and chosen:
             command = [
                 sys.executable, str(ROOT / "bench" / "ntm_results.py"), "--tasks", task,
                 "--seeds", *map(str, seeds), "--jobs", "2",
