@@ -533,6 +533,7 @@ def test_trainer_draws_fresh_training_episodes_every_epoch(same_length_batches: 
     trainer = lightning.Trainer(
         max_epochs=2,
         limit_val_batches=0,
+        accelerator="cpu",  # the batches are compared with the CPU tensors drawn here
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,

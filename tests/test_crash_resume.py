@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # 3 batches an epoch, a validation at each epoch's end (steps 3, 6 and 9), 3 epochs
 NTM = [
     *tiny_ntm(batches_per_epoch=3, episodes=8),
+    "--trainer.accelerator", "cpu",  # bitwise replay is a CPU claim (see README, on a GPU)
     "--trainer.max_steps", "9",
     "--trainer.num_sanity_val_steps", "0",
     "--trainer.enable_progress_bar", "false",

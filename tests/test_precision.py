@@ -20,6 +20,7 @@ from memnets.training.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 COMMON = [
+    "--trainer.accelerator", "cpu",  # also where a GPU is visible: CPU autocast is the claim
     "--trainer.precision", "bf16-mixed",
     "--trainer.max_steps", "3",
     "--trainer.num_sanity_val_steps", "0",

@@ -16,7 +16,8 @@ from memnets.memn2n import MemN2N
 from memnets.ntm import NTM
 from memnets.training.cli import main
 
-QUIET = [
+QUIET = [  # pinned on a CPU: a GPU draws the noise from its own generator (another stream)
+    "--trainer.accelerator", "cpu",
     "--trainer.enable_progress_bar", "false",
     "--trainer.enable_model_summary", "false",
     "--trainer.callbacks", "[]",
