@@ -359,8 +359,25 @@ def markdown(state: dict[str, Any], rows: list[dict[str, Any]], paper_column: st
         "",
         *table(rows, columns, ERRORS),
         "",
+        *(whole_runs([runs[key] for key in wanted if key in runs]) if state["joint"] else []),
     ]
     return "\n".join(lines)
+
+
+def whole_runs(runs: list[dict[str, Any]]) -> list[str]:
+    """A joint evaluation's runs, each over all its tasks: final training, validation and test
+    error (%), and their means over the runs (what compares two protocols by validation)."""
+    if not runs:
+        return []
+    lines = ["Each run over all tasks (error %, final weights):", ""]
+    lines += ["| seed | train | val | test |", "|---:|---:|---:|---:|"]
+    names = ["train_error", "val_error", "test_error"]
+    for run in sorted(runs, key=lambda run: run["seed"]):
+        errors = " | ".join(f"{100 * run[name]:.2f}" for name in names)
+        lines.append(f"| {run['seed']} | {errors} |")
+    means = [100 * statistics.mean(run[name] for run in runs) for name in names]
+    lines += ["| **mean** | " + " | ".join(f"**{mean:.2f}**" for mean in means) + " |", ""]
+    return lines
 
 
 def write(out: Path, state: dict[str, Any], paper: dict[int, float], paper_column: str) -> None:

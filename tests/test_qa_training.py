@@ -566,6 +566,22 @@ def test_the_table_writer_marks_columns_with_fewer_tasks():
     ]
 
 
+def test_a_joint_table_lists_each_run_over_all_tasks_and_their_means():
+    runs = [
+        {"seed": 1, "train_error": 0.1, "val_error": 0.2, "test_error": 0.25},
+        {"seed": 0, "train_error": 0.3, "val_error": 0.4, "test_error": 0.35},
+    ]
+    assert babi_bench.whole_runs(runs)[2:] == [
+        "| seed | train | val | test |",
+        "|---:|---:|---:|---:|",
+        "| 0 | 30.00 | 40.00 | 35.00 |",
+        "| 1 | 10.00 | 20.00 | 25.00 |",
+        "| **mean** | **20.00** | **30.00** | **30.00** |",
+        "",
+    ]
+    assert babi_bench.whole_runs([]) == []
+
+
 def test_a_protocol_leaves_out_what_changes_no_number():
     config = {
         "seed_everything": 3,  # the run's own key, with the task
