@@ -18,8 +18,8 @@ The copy arms but ``patience`` were trained while the defaults were ``memory_ini
 ``initial_focus: first`` and gradient values clipped at 10; the ``patience`` arms under
 today's (learned random memory, spread focus, the gradient's norm clipped at 10); the repeat
 copy arms with the learned random memory and spread focus, at batch 32 (batch 8 is repeat
-copy's default since the ``batch8_updates`` arm; ``forget_bias1`` and ``batch2`` change one
-setting of that arm). The copy arms' overrides name all three
+copy's default since the ``batch8_updates`` arm; ``forget_bias1`` changes one setting of
+that arm). The copy arms' overrides name all three
 settings and the repeat copy arms' the batch, so they mean what they meant then (with one
 read and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
 records carry the protocol hash of an earlier version of ntm_results.py (it also hashed the
@@ -52,10 +52,10 @@ TODAY = [
     "--trainer.gradient_clip_algorithm",
     "norm",
 ]  # the defaults since these measurements
-B32 = [f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25",
-       "--trainer.max_steps", "3125"]  # fmt: skip  (repeat copy's batch before batch 8)
-B8 = [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch", "100",
-      "--trainer.max_steps", "12500"]  # fmt: skip  (repeat copy's batch since)
+STEPS = "--trainer.max_steps"
+# repeat copy's batch before batch 8, and since
+B32 = [f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25", STEPS, "3125"]
+B8 = [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch", "100", STEPS, "12500"]
 ARMS = {  # name -> (task, train.py overrides, what it tests)
     "base": ("copy", CONSTANT, "the defaults before: fixed 1e-6 memory, batch 32"),
     "learned_random": ("copy", RANDOM, "a trainable random memory (the default now)"),
@@ -102,16 +102,11 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "forget_bias1": ("repeat_copy", [*B8, f"{MODEL}forget_bias", "1"],
                      "the LSTM's forget-gate bias started at 1 (Collier & Beel), not PyTorch's "
                      "uniform draw around 0"),
-    "batch2": ("repeat_copy", [f"{DATA}batch_size", "2", f"{DATA}train_batches_per_epoch", "400",
-                               "--trainer.max_steps", "50000"],
-               "batch 2: four times batch 8's updates for the same 100k sequences (validation "
-               "every 800 sequences)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
 ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curriculum",
-                                      "bit_loss", "batch8_updates", "forget_bias1",
-                                      "batch2")}  # fmt: skip
+                                      "bit_loss", "batch8_updates", "forget_bias1")}  # fmt: skip
 
 
 def fmt(value) -> str:
