@@ -62,8 +62,7 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "batch16": ("copy", [*CONSTANT, f"{DATA}batch_size", "16",
                          f"{DATA}train_batches_per_epoch", "50", "--trainer.max_steps", "6250"],
                 "batch 16 (validation every 800 sequences)"),
-    "batch8": ("copy", [*CONSTANT, f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch",
-                        "100", "--trainer.max_steps", "12500"], "batch 8"),
+    "batch8": ("copy", [*CONSTANT, *B8], "batch 8"),
     "lr_long": ("copy", [*RANDOM, "--config", str(ROOT / "bench" / "ntm_patience.yaml")],
                 "learned random memory, training on after solving (early stopping with "
                 "patience 10 validations instead of stopping at 0.1)"),
@@ -94,8 +93,7 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "bit_loss": ("repeat_copy", [*B32, "--model.init_args.loss_reduction", "bit"],
                  "the loss a mean over target bits (every batch weighs the same, as in "
                  "pytorch-ntm), not a sum over each sequence's steps"),
-    "batch8_updates": ("repeat_copy", [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch",
-                                       "100", "--trainer.max_steps", "12500"],
+    "batch8_updates": ("repeat_copy", B8,
                        "batch 8: four times the updates for the same 100k sequences "
                        "(validation every 800 sequences as before; the default since)"),
     # from today's repeat copy defaults (batch 8), one setting each
@@ -105,7 +103,7 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "batch2": ("repeat_copy", [f"{DATA}batch_size", "2", f"{DATA}train_batches_per_epoch", "400",
                                STEPS, "50000"],
                "batch 2: four times batch 8's updates for the same 100k sequences (validation "
-               "every 800 sequences; seeds 0-1 only: 50-60 sequences/s)"),
+               "every 800 sequences; seeds 0-1 only: 58 sequences/s)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]

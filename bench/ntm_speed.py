@@ -134,8 +134,10 @@ def main() -> None:
     print(f"{header} {'batch':>6} {'seq/s':>9} {'ratio':>7} {'warm-up s':>10}")
     for order, mode, chunk in cases:
         for batch_size in args.batch_sizes:
-            options = dict(compile=mode == "compiled", chunk=chunk, order=order, fused=args.fused)
-            options["device"] = args.device
+            options = dict(
+                compile=mode == "compiled", chunk=chunk, order=order, fused=args.fused,
+                device=args.device,
+            )  # fmt: skip
             rate, warm_up = sequences_per_second(batch_size, args.seconds, **options)
             print(
                 f"{order:>16} {mode:>9} {label(mode, chunk):>6} {batch_size:>6} {rate:>9.1f} "
