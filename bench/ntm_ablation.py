@@ -19,7 +19,8 @@ The copy arms but ``patience`` were trained while the defaults were ``memory_ini
 today's (learned random memory, spread focus, the gradient's norm clipped at 10); the repeat
 copy arms with the learned random memory and spread focus, at batch 32 (batch 8 is repeat
 copy's default since the ``batch8_updates`` arm; ``forget_bias1`` changes one setting of
-that arm, ``batch2`` its batch size). The copy arms' overrides name all three
+that arm, ``batch2`` its batch size, ``read_then_write`` the access order,
+``uniform_focus`` the heads' initial weights). The copy arms' overrides name all three
 settings and the repeat copy arms' the batch, so they mean what they meant then (with one
 read and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
 records carry the protocol hash of an earlier version of ntm_results.py (it also hashed the
@@ -104,11 +105,19 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                                STEPS, "50000"],
                "batch 2: four times batch 8's updates for the same 100k sequences (validation "
                "every 800 sequences; seeds 0-1 only: 58 sequences/s)"),
+    "read_then_write": ("repeat_copy", [*B8, f"{MODEL}access_order", "read_then_write"],
+                        "each step reads the memory as the previous step left it, then writes "
+                        "(pytorch-ntm, Collier & Beel), not write then read"),
+    "uniform_focus": ("repeat_copy", [*B8, f"{MODEL}initial_focus", "uniform"],
+                      "the heads' initial weights uniform (the first step then addresses the "
+                      "random memory by content, as pytorch-ntm's zero start does), not on "
+                      "slot 0"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
 ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curriculum",
-                                      "bit_loss", "batch8_updates", "forget_bias1")}  # fmt: skip
+                                      "bit_loss", "batch8_updates", "forget_bias1",
+                                      "read_then_write", "uniform_focus")}  # fmt: skip
 
 
 def fmt(value) -> str:

@@ -169,9 +169,10 @@ class WriteHead(ReadHead):
 
 
 def _focus(heads: int, slots: int, mode: str) -> Tensor:
-    """Initial weight logits (H, N): INITIAL_FOCUS on one slot per head, 0 elsewhere."""
+    """Initial weight logits (H, N): INITIAL_FOCUS on one slot per head, 0 elsewhere; all 0
+    (uniform weights) for ``mode="uniform"``."""
     logits = torch.zeros(heads, slots)
-    for head in range(heads):
+    for head in range(heads if mode != "uniform" else 0):
         logits[head, head * slots // heads if mode == "spread" else 0] = INITIAL_FOCUS
     return logits
 
@@ -208,7 +209,7 @@ class NTMCell(nn.Module):
         memory_init: Literal["constant", "learned", "random", "learned_random"],
         learned_initial_state: bool,
         access_order: Literal["write_then_read", "read_then_write"],
-        initial_focus: Literal["first", "spread"],
+        initial_focus: Literal["first", "spread", "uniform"],
         cosine_eps: float | None,
         head_clip: float | None,
         forget_bias: float | None,
@@ -233,8 +234,16 @@ class NTMCell(nn.Module):
             raise ValueError(f"controller must be 'lstm' or 'feedforward', got {controller!r}")
         if memory_init not in MEMORY_INITS:
             raise ValueError(f"memory_init must be one of {MEMORY_INITS}, got {memory_init!r}")
-        if initial_focus not in ("first", "spread"):
-            raise ValueError(f"initial_focus must be 'first' or 'spread', got {initial_focus!r}")
+        if initial_focus not in ("first", "spread", "uniform"):
+            raise ValueError(
+                f"initial_focus must be 'first', 'spread' or 'uniform', got {initial_focus!r}"
+            )
+        if initial_focus == "uniform" and memory_init in ("constant", "learned"):
+            raise ValueError(
+                f"initial_focus='uniform' needs a random memory (memory_init 'random' or "
+                f"'learned_random'), got memory_init={memory_init!r}: over a memory whose rows "
+                f"are all alike uniform weights never break the symmetry"
+            )
         for name, value in [("cosine_eps", cosine_eps), ("head_clip", head_clip)]:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be None or a positive number, got {value!r}")
@@ -286,7 +295,9 @@ class NTMCell(nn.Module):
         )
         # The initial weights start focused on one slot (softmax of logits 10 there, 0
         # elsewhere: ~99% of the weight over 128 slots): slot 0 for every head ("first"), or
-        # head h of H at slot h N / H ("spread", read head h beside write head h). Uniform
+        # head h of H at slot h N / H ("spread", read head h beside write head h); or uniform
+        # ("uniform": the first step's addressing is then, in effect, content addressing of
+        # the random memory, as in pytorch-ntm, whose previous weights start at zero). Uniform
         # initial weights over a constant memory never break symmetry: content, interpolation,
         # shift and sharpening all map uniform to uniform, every write reaches every row alike
         # and the heads cannot address.
@@ -677,8 +688,9 @@ class NTM(nn.Module):
     (1e-6, fixed: the default before), ``"learned"`` (a trainable memory started at 1e-6:
     Collier & Beel's constant initialisation) or ``"random"`` (uniform, fixed);
     ``initial_focus`` ``"spread"`` (the default: head h of H on slot h N / H, read head h beside
-    write head h; with one read and one write head that is slot 0 for both) or ``"first"``
-    (every head's initial weights on slot 0). Off by default: ``cosine_eps`` the epsilon
+    write head h; with one read and one write head that is slot 0 for both), ``"first"``
+    (every head's initial weights on slot 0) or ``"uniform"`` (1/N on every slot; it needs a
+    random memory). Off by default: ``cosine_eps`` the epsilon
     added to squared norms in content addressing (None: 1e-8 in float32, which swamps rows of
     1e-6: every unwritten row then has cosine ~0; e.g. 1e-16 tells them apart); ``head_clip``
     clips the heads' raw parameters to +-head_clip before their activations (Collier & Beel:
@@ -713,7 +725,7 @@ class NTM(nn.Module):
         memory_init: Literal["constant", "learned", "random", "learned_random"] = "learned_random",
         learned_initial_state: bool = True,
         access_order: Literal["write_then_read", "read_then_write"] = "write_then_read",
-        initial_focus: Literal["first", "spread"] = "spread",
+        initial_focus: Literal["first", "spread", "uniform"] = "spread",
         cosine_eps: float | None = None,
         head_clip: float | None = None,
         forget_bias: float | None = None,

@@ -227,6 +227,20 @@ def test_spread_focus_puts_head_h_of_h_on_slot_h_n_over_h() -> None:
     assert single.write_weights[0].argmax(-1).tolist() == [0]
 
 
+def test_uniform_focus_starts_at_1_over_n_and_addresses_by_content_on_step_one() -> None:
+    model = _small(num_read_heads=2, num_write_heads=1, initial_focus="uniform")
+    state = model.initial_state(1)
+    assert torch.allclose(state.read_weights, torch.full((1, 2, 8), 1 / 8))
+    assert torch.allclose(state.write_weights, torch.full((1, 1, 8), 1 / 8))
+    _, after = model.cell(torch.randn(1, 3), state)
+    # the random memory breaks the symmetry: the first step's weights differ across slots
+    assert after.write_weights.std() > 1e-4
+    assert torch.allclose(after.write_weights.sum(-1), torch.ones(1, 1))
+    for memory_init in ("constant", "learned"):
+        with pytest.raises(ValueError, match="initial_focus='uniform' needs a random memory"):
+            _small(initial_focus="uniform", memory_init=memory_init)
+
+
 def test_learned_random_memory_is_a_trainable_random_start() -> None:
     model = _small(memory_init="learned_random")
     memory = model.cell.initial_memory
