@@ -20,7 +20,8 @@ today's (learned random memory, spread focus, the gradient's norm clipped at 10)
 copy arms with the learned random memory and spread focus, at batch 32 (batch 8 is repeat
 copy's default since the ``batch8_updates`` arm; ``forget_bias1`` changes one setting of
 that arm, ``batch2`` its batch size, ``read_then_write`` the access order,
-``uniform_focus`` the heads' initial weights). The copy arms' overrides name all three
+``uniform_focus`` the heads' initial weights, ``pytorch_ntm_init`` the layers' initialisation,
+``pytorch_ntm_recipe`` those three together). The copy arms' overrides name all three
 settings and the repeat copy arms' the batch, so they mean what they meant then (with one
 read and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
 records carry the protocol hash of an earlier version of ntm_results.py (it also hashed the
@@ -112,12 +113,22 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                       "the heads' initial weights uniform (the first step then addresses the "
                       "random memory by content, as pytorch-ntm's zero start does), not on "
                       "slot 0"),
+    "pytorch_ntm_init": ("repeat_copy", [*B8, f"{MODEL}parameter_init", "pytorch_ntm"],
+                         "the controller, head and output layers initialised as pytorch-ntm "
+                         "does (LSTM weights +-5/sqrt(in + out), biases 0; heads Xavier, gain "
+                         "1.4), not PyTorch's narrower defaults"),
+    "pytorch_ntm_recipe": ("repeat_copy", [*B8, f"{MODEL}parameter_init", "pytorch_ntm",
+                                           f"{MODEL}initial_focus", "uniform",
+                                           f"{MODEL}access_order", "read_then_write"],
+                           "the three together: pytorch-ntm's initialisation, uniform initial "
+                           "weights, read then write"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
 ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curriculum",
                                       "bit_loss", "batch8_updates", "forget_bias1",
-                                      "read_then_write", "uniform_focus")}  # fmt: skip
+                                      "read_then_write", "uniform_focus",
+                                      "pytorch_ntm_init", "pytorch_ntm_recipe")}  # fmt: skip
 
 
 def fmt(value) -> str:

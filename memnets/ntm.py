@@ -184,6 +184,30 @@ def _check_shift_range(shift_range: int) -> None:
         )
 
 
+def _init_like_pytorch_ntm(cell: NTMCell, controller_input: int) -> None:
+    """pytorch-ntm's initialisation (loudinthecloud/pytorch-ntm), in place: the LSTM's weights
+    uniform in +-5 / sqrt(controller inputs + units) (every layer), its biases 0; each head's
+    rows of the head projection Xavier-uniform with gain 1.4 (fan-out: one head's
+    parameters), their biases N(0, 0.01^2); the output layer Xavier-uniform, biases N(0,
+    0.01^2). A feed-forward controller keeps PyTorch's initialisation."""
+    with torch.no_grad():
+        if cell.controller_kind == "lstm":
+            bound = 5 / (controller_input + cell.controller_size) ** 0.5
+            for layer in [cell.controller, *cell.upper_layers]:
+                for name, parameter in layer.named_parameters():
+                    if name.startswith("weight"):
+                        parameter.uniform_(-bound, bound)
+                    else:
+                        parameter.zero_()
+        for head in (cell.read_head, cell.write_head):
+            fan_in, fan_out = head.projection.in_features, sum(head.parameter_sizes())
+            bound = 1.4 * (6 / (fan_in + fan_out)) ** 0.5
+            head.projection.weight.uniform_(-bound, bound)
+            head.projection.bias.normal_(0.0, 0.01)
+        nn.init.xavier_uniform_(cell.output.weight)
+        cell.output.bias.normal_(0.0, 0.01)
+
+
 # cell and sequence model
 
 
@@ -214,6 +238,7 @@ class NTMCell(nn.Module):
         head_clip: float | None,
         forget_bias: float | None,
         controller_layers: int,
+        parameter_init: Literal["torch", "pytorch_ntm"],
     ) -> None:
         super().__init__()
         for name, value in [
@@ -247,6 +272,10 @@ class NTMCell(nn.Module):
         for name, value in [("cosine_eps", cosine_eps), ("head_clip", head_clip)]:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be None or a positive number, got {value!r}")
+        if parameter_init not in ("torch", "pytorch_ntm"):
+            raise ValueError(
+                f"parameter_init must be 'torch' or 'pytorch_ntm', got {parameter_init!r}"
+            )
         if forget_bias is not None and controller != "lstm":
             raise ValueError(
                 "forget_bias needs controller='lstm' (a feed-forward one has no gates)"
@@ -271,12 +300,6 @@ class NTMCell(nn.Module):
             self.upper_layers = nn.ModuleList(
                 nn.LSTMCell(controller_size, controller_size) for _ in range(controller_layers - 1)
             )
-            if forget_bias is not None:  # the forget gates' bias (i, f, g, o): b_ih + b_hh
-                with torch.no_grad():
-                    gate = slice(controller_size, 2 * controller_size)
-                    for layer in [self.controller, *self.upper_layers]:
-                        layer.bias_ih[gate] = forget_bias
-                        layer.bias_hh[gate] = 0.0
         else:
             self.controller = nn.Sequential(nn.Linear(controller_input, controller_size), nn.Tanh())
         head_args = dict(
@@ -285,6 +308,14 @@ class NTMCell(nn.Module):
         self.read_head = ReadHead(num_heads=num_read_heads, **head_args)
         self.write_head = WriteHead(num_heads=num_write_heads, **head_args)
         self.output = nn.Linear(controller_size + num_read_heads * memory_width, output_size)
+        if parameter_init == "pytorch_ntm":
+            _init_like_pytorch_ntm(self, controller_input)
+        if forget_bias is not None:  # the forget gates' bias (i, f, g, o): b_ih + b_hh
+            with torch.no_grad():
+                gate = slice(controller_size, 2 * controller_size)
+                for layer in [self.controller, *self.upper_layers]:
+                    layer.bias_ih[gate] = forget_bias
+                    layer.bias_hh[gate] = 0.0
         # the fused step's row order of [write projection; read projection] (not saved)
         rows = _head_rows(num_read_heads, num_write_heads, memory_width, shift_range)
         self.register_buffer("head_rows", rows, persistent=False)
@@ -698,7 +729,9 @@ class NTM(nn.Module):
     PyTorch's uniform initialisation); ``controller_layers`` stacked LSTM layers (the paper's
     priority-sort LSTM had 2 x 100),
     the top layer's output feeding the heads and the output layer; the state's (h, c) are
-    then (B, L, C).
+    then (B, L, C); ``parameter_init`` ``"pytorch_ntm"``: the controller (LSTM), head and
+    output layers initialised as pytorch-ntm does (wider than PyTorch's defaults; see
+    ``_init_like_pytorch_ntm``), ``"torch"``: PyTorch's defaults.
 
     ``compile=True`` runs training steps (grad enabled, module in training mode, no internals
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,
@@ -730,6 +763,7 @@ class NTM(nn.Module):
         head_clip: float | None = None,
         forget_bias: float | None = None,
         controller_layers: int = 1,
+        parameter_init: Literal["torch", "pytorch_ntm"] = "torch",
         batch_first: bool = True,
         compile: bool = False,
         compile_chunk: int = 1,
@@ -754,6 +788,7 @@ class NTM(nn.Module):
             head_clip=head_clip,
             forget_bias=forget_bias,
             controller_layers=controller_layers,
+            parameter_init=parameter_init,
         )
         self.batch_first = batch_first
         # not `self.compile`: that is nn.Module.compile, which compiles the whole module

@@ -241,6 +241,29 @@ def test_uniform_focus_starts_at_1_over_n_and_addresses_by_content_on_step_one()
             _small(initial_focus="uniform", memory_init=memory_init)
 
 
+def test_pytorch_ntm_initialisation_widens_controller_heads_and_output() -> None:
+    # input 3 + 1 read x width 4 = 7 controller inputs, 6 units, 8 x 4 memory, shifts 3
+    model = _small(parameter_init="pytorch_ntm", forget_bias=1.0)
+    cell = model.cell
+    lstm_bound = 5 / (7 + 6) ** 0.5  # ~1.39, where PyTorch's default is 1 / sqrt(6) ~ 0.41
+    for weight in (cell.controller.weight_ih, cell.controller.weight_hh):
+        assert weight.abs().max() <= lstm_bound
+        assert weight.abs().max() > 1 / 6**0.5  # wider than PyTorch's default could draw
+    forget = slice(6, 12)  # gates (i, f, g, o): the forget bias is applied after the init
+    assert torch.equal(cell.controller.bias_ih[forget], torch.ones(6))
+    assert cell.controller.bias_ih[:6].abs().max() == 0 and cell.controller.bias_hh.abs().max() == 0
+    # Xavier-uniform, gain 1.4, over one head's fan-out: read 4 + 1 + 1 + 3 + 1 = 10 rows,
+    # write 10 + 4 + 4 = 18
+    for head, rows in ((cell.read_head, 10), (cell.write_head, 18)):
+        assert head.projection.weight.abs().max() <= 1.4 * (6 / (6 + rows)) ** 0.5
+        assert head.projection.bias.abs().max() < 0.06  # N(0, 0.01^2)
+    assert cell.output.weight.abs().max() <= (6 / (6 + 4 + 2)) ** 0.5
+    default = _small().cell  # PyTorch's: every LSTM weight within 1 / sqrt(units)
+    assert default.controller.weight_ih.abs().max() <= 1 / 6**0.5
+    with pytest.raises(ValueError, match="parameter_init must be"):
+        _small(parameter_init="xavier")
+
+
 def test_learned_random_memory_is_a_trainable_random_start() -> None:
     model = _small(memory_init="learned_random")
     memory = model.cell.initial_memory

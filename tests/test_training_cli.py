@@ -195,8 +195,8 @@ def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
             "num_read_heads": 1, "num_write_heads": 1, "shift_range": 3,
             "memory_init": "learned_random", "learned_initial_state": True,
             "access_order": "write_then_read", "initial_focus": "spread", "cosine_eps": None,
-            "head_clip": None, "forget_bias": None, "controller_layers": 1, "batch_first": True,
-            "compile": False,
+            "head_clip": None, "forget_bias": None, "controller_layers": 1,
+            "parameter_init": "torch", "batch_first": True, "compile": False,
             "compile_chunk": 1,
         },
     }  # fmt: skip
