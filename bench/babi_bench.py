@@ -360,6 +360,7 @@ def markdown(state: dict[str, Any], rows: list[dict[str, Any]], paper_column: st
         *table(rows, columns, ERRORS),
         "",
         *(whole_runs([runs[key] for key in wanted if key in runs]) if state["joint"] else []),
+        *(runs_by_task([runs[key] for key in wanted if key in runs]) if state["joint"] else []),
     ]
     return "\n".join(lines)
 
@@ -378,6 +379,21 @@ def whole_runs(runs: list[dict[str, Any]]) -> list[str]:
     means = [100 * statistics.mean(run[name] for run in runs) for name in names]
     lines += ["| **mean** | " + " | ".join(f"**{mean:.2f}**" for mean in means) + " |", ""]
     return lines
+
+
+def runs_by_task(runs: list[dict[str, Any]]) -> list[str]:
+    """A joint evaluation's test error (%) of every run on every task: a row per task, a
+    column per seed."""
+    if not runs:
+        return []
+    runs = sorted(runs, key=lambda run: run["seed"])
+    lines = ["Each run's test error per task (%, final weights):", ""]
+    lines += ["| task | " + " | ".join(f"seed {run['seed']}" for run in runs) + " |"]
+    lines += ["|---:|" + "---:|" * len(runs)]
+    for task in sorted(runs[0]["test_error_task"], key=int):
+        errors = " | ".join(f"{100 * run['test_error_task'][task]:.1f}" for run in runs)
+        lines.append(f"| {task} | {errors} |")
+    return [*lines, ""]
 
 
 def write(out: Path, state: dict[str, Any], paper: dict[int, float], paper_column: str) -> None:

@@ -582,6 +582,22 @@ def test_a_joint_table_lists_each_run_over_all_tasks_and_their_means():
     assert babi_bench.whole_runs([]) == []
 
 
+def test_a_joint_table_lists_each_runs_test_error_per_task():
+    runs = [
+        {"seed": 1, "test_error_task": {"2": 0.5, "10": 0.125, "1": 0.0}},
+        {"seed": 0, "test_error_task": {"1": 0.25, "2": 0.0, "10": 1.0}},
+    ]
+    assert babi_bench.runs_by_task(runs)[2:] == [
+        "| task | seed 0 | seed 1 |",
+        "|---:|---:|---:|",
+        "| 1 | 25.0 | 0.0 |",
+        "| 2 | 0.0 | 50.0 |",
+        "| 10 | 100.0 | 12.5 |",
+        "",
+    ]
+    assert babi_bench.runs_by_task([]) == []
+
+
 def test_a_protocol_leaves_out_what_changes_no_number():
     config = {
         "seed_everything": 3,  # the run's own key, with the task
