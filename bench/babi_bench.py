@@ -204,7 +204,9 @@ def summarise(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, dict[
         values = [row[column] for row in rows if row.get(column) is not None]
         summary[column] = {
             "mean": statistics.mean(values) if values else None,
-            "failed": sum(value > FAILED_ABOVE for value in values),
+            # rounded: a task's error is a count of wrong answers over 1000 questions, kept as
+            # a float32 fraction, so exactly 50 wrong reads 5.0000000745% (not failed)
+            "failed": sum(round(value, 6) > FAILED_ABOVE for value in values),
             "tasks": len(values),
         }
     return summary

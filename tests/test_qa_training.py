@@ -566,6 +566,15 @@ def test_the_table_writer_marks_columns_with_fewer_tasks():
     ]
 
 
+def test_exactly_5_percent_is_not_a_failed_task_even_as_a_float32_fraction():
+    at_five = 100 * float(torch.tensor(50 / 1000))  # 5.0000000745...: 50 of 1000 wrong
+    just_above = 100 * float(torch.tensor(51 / 1000))
+    rows = [{"by_train": at_five}, {"by_train": just_above}, {"by_train": 4.9}]
+    assert at_five > 5.0
+    summary = babi_bench.summarise(rows, ["by_train"])["by_train"]
+    assert summary["failed"] == 1 and summary["tasks"] == 3
+
+
 def test_a_joint_table_lists_each_run_over_all_tasks_and_their_means():
     runs = [
         {"seed": 1, "train_error": 0.1, "val_error": 0.2, "test_error": 0.25},
