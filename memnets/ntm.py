@@ -238,7 +238,7 @@ class NTMCell(nn.Module):
         head_clip: float | None,
         forget_bias: float | None,
         controller_layers: int,
-        parameter_init: Literal["torch", "pytorch_ntm"],
+        parameter_init: Literal["pytorch_ntm"] | None,
     ) -> None:
         super().__init__()
         for name, value in [
@@ -272,9 +272,9 @@ class NTMCell(nn.Module):
         for name, value in [("cosine_eps", cosine_eps), ("head_clip", head_clip)]:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be None or a positive number, got {value!r}")
-        if parameter_init not in ("torch", "pytorch_ntm"):
+        if parameter_init not in (None, "pytorch_ntm"):
             raise ValueError(
-                f"parameter_init must be 'torch' or 'pytorch_ntm', got {parameter_init!r}"
+                f"parameter_init must be None (PyTorch's) or 'pytorch_ntm', got {parameter_init!r}"
             )
         if forget_bias is not None and controller != "lstm":
             raise ValueError(
@@ -731,7 +731,7 @@ class NTM(nn.Module):
     the top layer's output feeding the heads and the output layer; the state's (h, c) are
     then (B, L, C); ``parameter_init`` ``"pytorch_ntm"``: the controller (LSTM), head and
     output layers initialised as pytorch-ntm does (wider than PyTorch's defaults; see
-    ``_init_like_pytorch_ntm``), ``"torch"``: PyTorch's defaults.
+    ``_init_like_pytorch_ntm``), None: PyTorch's defaults.
 
     ``compile=True`` runs training steps (grad enabled, module in training mode, no internals
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,
@@ -763,7 +763,7 @@ class NTM(nn.Module):
         head_clip: float | None = None,
         forget_bias: float | None = None,
         controller_layers: int = 1,
-        parameter_init: Literal["torch", "pytorch_ntm"] = "torch",
+        parameter_init: Literal["pytorch_ntm"] | None = None,
         batch_first: bool = True,
         compile: bool = False,
         compile_chunk: int = 1,

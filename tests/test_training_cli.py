@@ -196,7 +196,7 @@ def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
             "memory_init": "learned_random", "learned_initial_state": True,
             "access_order": "write_then_read", "initial_focus": "spread", "cosine_eps": None,
             "head_clip": None, "forget_bias": None, "controller_layers": 1,
-            "parameter_init": "torch", "batch_first": True, "compile": False,
+            "parameter_init": None, "batch_first": True, "compile": False,
             "compile_chunk": 1,
         },
     }  # fmt: skip
