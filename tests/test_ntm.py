@@ -2,9 +2,11 @@
 
 import pytest
 import torch
+from memnets_tasks.algorithmic import CopyTask
 
 from memnets import NTM, ntm_copy, ntm_priority_sort
 from memnets.attention import content_weights, interpolate, read, sharpen, shift, write
+from memnets.training.metrics import masked_bce
 
 
 def small_ntm(**overrides) -> NTM:
@@ -325,3 +327,17 @@ def test_a_stacked_controller_carries_every_layers_state() -> None:
         model(x[:, 2:], flat)
     with pytest.raises(ValueError, match="controller_layers"):
         _small(controller="feedforward", controller_layers=2)
+
+
+def test_clipping_gradient_values_at_10_cannot_act_at_the_start() -> None:
+    # why the NTM configs clip the gradient's norm: with the cost of a sequence averaged over
+    # output channels, every gradient value of a fresh copy model is far below 10
+    task = CopyTask(width=8, min_length=1, max_length=20)
+    for seed in range(3):
+        torch.manual_seed(seed)
+        model = ntm_copy()
+        batch = task.sample_batch(torch.Generator().manual_seed(seed), 32, length=20)
+        output, _ = model(batch.inputs)
+        masked_bce(output, batch.targets, batch.mask, reduction="sequence").backward()
+        largest = max(p.grad.abs().max() for p in model.parameters() if p.grad is not None)
+        assert 0 < largest < 1
