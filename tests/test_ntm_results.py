@@ -71,6 +71,41 @@ def test_generalisation_sets_in_order_and_medians_with_unsolved_runs():
     assert script["family"]("sort") == "sort"
 
 
+def test_the_table_says_by_how_much_a_target_is_missed():
+    against = runpy.run_path(str(SCRIPT))["against_target"]
+
+    def copy_run(solved, test, at_40, at_100):
+        return {
+            "solved_after_sequences": solved,
+            "test/bit_errors": test,
+            "test_length_40/bit_errors": at_40,
+            "test_length_100/bit_errors": at_100,
+        }
+
+    runs = [  # seed 3 solved on validation but not on test: unsolved for the target
+        copy_run(12_000, 0.0, 0.5, 2.0), copy_run(8_000, 0.05, 0.2, 9.0),
+        copy_run(30_000, 0.0, 3.0, 8.0), copy_run(10_000, 0.5, 0.1, 1.0),
+    ]  # fmt: skip
+    assert against("copy", runs, 0.1) == (
+        "3/4 seeds solved on test: missed by 1; "
+        "median sequences to solve (on test too) 21.0k: missed by 1.0k; "  # 12k and 30k
+        "length 40 0.35: met; length 100 5.00: met"  # medians of 0.1 0.2 0.5 3 and 1 2 8 9
+    )
+    assert against("repeat_copy", [{"test/bit_errors": e} for e in (0.5, 1.0, 3.0)], 0.1) == (
+        "median test bit errors 1.00: missed by 0.00, x1.0"  # the target is < 1, strictly
+    )
+    sort_runs = [{"test/cost_bits": c} for c in (30.0, 50.0)]
+    assert against("priority_sort_ff", sort_runs, 0.1) == (
+        "median test cost 40.00: missed by 20.00, x2.0"
+    )
+    recall = [{"solved_after_sequences": None, "test/bit_errors": 2.0,
+               "test_length_12/bit_errors": 0.5}]  # fmt: skip
+    assert against("associative_recall_ff", recall, 0.1) == (
+        "median episodes to solve (on test too): unsolved, missed; 12 items 0.50: met"
+    )
+    assert against("sort", sort_runs, 0.1) == "-"
+
+
 def test_cached_runs_are_tabulated_without_training(tmp_path):
     solved = {
         "task": "copy", "seed": 1, "solved_after_sequences": 12800, "solved_after_seconds": 154,
