@@ -16,6 +16,8 @@ validation bit error first fell below ``--threshold`` (0.1 bits per sequence), o
 never did; the held-out test set's bit errors and cost at the end (the best checkpoint by
 validation), and whether the test set is below the threshold too; and the bit errors at each
 generalisation length of the config (``generalisation``: length, or "length x repeats").
+``--reuse`` takes over runs of the same protocol from other results files (an ablation arm
+trained with the overrides that a config has since adopted), recording where they came from.
 
 Results are cached per task and seed in ``OUT.json`` (one record per run; log folders relative
 to the repository), each with the hash of the config its task's runs resolve to
@@ -366,6 +368,11 @@ def main() -> None:
         "--reread", action="store_true",
         help="train nothing: read the cached runs' figures again from their event files",
     )  # fmt: skip
+    parser.add_argument(
+        "--reuse", nargs="+", default=[], type=Path, metavar="JSON",
+        help="other results files (an ablation arm's): a run of the same task, seed and "
+        "protocol found there is taken over instead of trained",
+    )  # fmt: skip
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
     args.out = args.out or f"results/{args.model}_results"
@@ -406,6 +413,14 @@ def main() -> None:
             {cache_file: json.dumps(cache, indent=1)}, count=json_runs, counted=cache_file
         )
         print(json.dumps(cache["runs"][key], indent=1), flush=True)
+
+    for path in args.reuse:  # the same protocol trained elsewhere: the same runs
+        others = json.loads((ROOT / path).read_text())["runs"]
+        for task, seed in list(pending):
+            other = others.get(f"{task}/{seed}")
+            if other and other.get("protocol_hash") == digests[task]:
+                record(task, seed, {**other, "reused_from": path.as_posix()})
+                pending.remove((task, seed))
 
     failed = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:

@@ -163,6 +163,35 @@ def test_cached_runs_are_tabulated_without_training(tmp_path):
     assert (tmp_path / "ntm.md").read_text() == tabled and cache.read_bytes() == before
 
 
+def test_reuse_takes_over_runs_of_the_same_protocol_only(tmp_path):
+    options = ["--max-time", "00:00:00:01", "--",
+               "--model.init_args.model.init_args.compile", "false",
+               "--trainer.max_steps", "1"]  # a run started by mistake stays short  # fmt: skip
+    script = runpy.run_path(str(SCRIPT))
+    args = script["argparse"].Namespace(max_time="00:00:00:01", extra=options[3:])
+    digest = script["task_protocol"]("copy", args)
+    run = {"task": "copy", "seed": 1, "final_val_bit_errors": 0.5, "final_val_cost_bits": 2.0,
+           "protocol_hash": digest}  # fmt: skip
+    arm = tmp_path / "arm.json"  # seed 1 of this protocol; seed 2 of another
+    arm.write_text(
+        json.dumps({"runs": {"copy/1": run, "copy/2": {**run, "seed": 2, "protocol_hash": "x"}}})
+    )
+    old = {**run, "final_val_bit_errors": 9.0, "protocol_hash": "older"}
+    (tmp_path / "ntm.json").write_text(json.dumps({"runs": {"copy/1": old}}))
+
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--tasks", "copy", "--seeds", "1", "--reuse", str(arm),
+         "--out", str(tmp_path / "ntm"), "--save-dir", str(tmp_path / "runs"), *options],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "train.py" not in completed.stdout and not (tmp_path / "runs").exists()
+    runs = json.loads((tmp_path / "ntm.json").read_text())["runs"]
+    assert runs["copy/1"] == {**run, "reused_from": str(arm)}
+    assert runs["copy/1/older"] == old  # the run it replaces is kept under its protocol
+    assert "| copy | 1 | no | - | - | 0.50 |" in (tmp_path / "ntm.md").read_text()
+
+
 def test_a_table_of_more_runs_is_never_replaced(tmp_path):
     """Cached runs (nothing trains) tabulated over ``--out``'s table of more runs (its cache
     lost or mistyped): the command fails naming the file, which stays as it was."""
