@@ -122,13 +122,21 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                                            f"{MODEL}access_order", "read_then_write"],
                            "the three together: pytorch-ntm's initialisation, uniform initial "
                            "weights, read then write"),
+    # the recipe on associative recall (the paper's feed-forward controller: the
+    # initialisation changes the heads and the output layer only)
+    "recall_recipe": ("associative_recall_ff", [f"{MODEL}parameter_init", "pytorch_ntm",
+                                                f"{MODEL}initial_focus", "uniform",
+                                                f"{MODEL}access_order", "read_then_write"],
+                      "pytorch-ntm's recipe (repeat copy's config since) on associative "
+                      "recall"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
 ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curriculum",
                                       "bit_loss", "batch8_updates", "forget_bias1",
                                       "read_then_write", "uniform_focus",
-                                      "pytorch_ntm_init", "pytorch_ntm_recipe")}  # fmt: skip
+                                      "pytorch_ntm_init", "pytorch_ntm_recipe",
+                                      "recall_recipe")}  # fmt: skip
 
 
 def fmt(value) -> str:
