@@ -22,7 +22,8 @@ copy's default since the ``batch8_updates`` arm; ``forget_bias1`` changes one se
 that arm, ``batch2`` its batch size, ``read_then_write`` the access order,
 ``uniform_focus`` the heads' initial weights, ``pytorch_ntm_init`` the layers' initialisation,
 ``pytorch_ntm_recipe`` those three together). The copy arms' overrides name all three
-settings and the repeat copy arms' the batch, so they mean what they meant then (with one
+settings and the repeat copy arms' the batch and the model settings of before the recipe
+(``BEFORE``), so they mean what they meant then (with one
 read and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
 records carry the protocol hash of an earlier version of ntm_results.py (it also hashed the
 time limit): ``--train`` would train it again, ``--reread`` leaves it as recorded. The
@@ -55,9 +56,12 @@ TODAY = [
     "norm",
 ]  # the defaults since these measurements
 STEPS = "--trainer.max_steps"
+# repeat copy's model settings before its config took pytorch-ntm's recipe (a YAML: the CLI
+# cannot set an option to null), so that the repeat copy arms mean what they meant then
+BEFORE = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml")]
 # repeat copy's batch before batch 8, and since
-B32 = [f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25", STEPS, "3125"]
-B8 = [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch", "100", STEPS, "12500"]
+B32 = [*BEFORE, f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25", STEPS, "3125"]
+B8 = [*BEFORE, f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch", "100", STEPS, "12500"]
 ARMS = {  # name -> (task, train.py overrides, what it tests)
     "base": ("copy", CONSTANT, "the defaults before: fixed 1e-6 memory, batch 32"),
     "learned_random": ("copy", RANDOM, "a trainable random memory (the default now)"),
@@ -102,8 +106,8 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "forget_bias1": ("repeat_copy", [*B8, f"{MODEL}forget_bias", "1"],
                      "the LSTM's forget-gate bias started at 1 (Collier & Beel), not PyTorch's "
                      "uniform draw around 0"),
-    "batch2": ("repeat_copy", [f"{DATA}batch_size", "2", f"{DATA}train_batches_per_epoch", "400",
-                               STEPS, "50000"],
+    "batch2": ("repeat_copy", [*BEFORE, f"{DATA}batch_size", "2",
+                               f"{DATA}train_batches_per_epoch", "400", STEPS, "50000"],
                "batch 2: four times batch 8's updates for the same 100k sequences (validation "
                "every 800 sequences; seeds 0-1 only: 58 sequences/s)"),
     "read_then_write": ("repeat_copy", [*B8, f"{MODEL}access_order", "read_then_write"],
@@ -112,7 +116,7 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "uniform_focus": ("repeat_copy", [*B8, f"{MODEL}initial_focus", "uniform"],
                       "the heads' initial weights uniform (the first step then addresses the "
                       "random memory by content, as pytorch-ntm's zero start does), not on "
-                      "slot 0"),
+                      "slot 0 (seeds 0-1: stopped to free a core for the arm recall_recipe)"),
     "pytorch_ntm_init": ("repeat_copy", [*B8, f"{MODEL}parameter_init", "pytorch_ntm"],
                          "the controller, head and output layers initialised as pytorch-ntm "
                          "does (LSTM weights +-5/sqrt(in + out), biases 0; heads Xavier, gain "
