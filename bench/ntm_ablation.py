@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rows = []
     for name, (task, overrides, meaning) in ARMS.items():
-        seeds = ARM_SEEDS.get(name, SEEDS[task])
+        seeds = ARM_SEEDS[name] if name in ARM_SEEDS else SEEDS[task]
         cache = (args.out / f"{task}_{name}").with_suffix(".json")
         chosen = args.arms is None or name in args.arms
         if (args.train or args.reread) and chosen:
