@@ -5,7 +5,8 @@
     python bench/ntm_ablation.py --reread   # first read the arms' runs again from their events
 
 Each arm is one ``bench/ntm_results.py`` evaluation of ``configs/ntm_TASK.yaml`` with the
-overrides in ``ARMS``, seeds 0-2 for copy and 0-1 for repeat copy, cached in
+overrides in ``ARMS``, seeds 0-2 for copy, 0-1 for the first repeat copy arms and 0-4 for the
+others (``ARM_SEEDS``), cached in
 ``results/ablation/TASK_ARM.json`` (its own table beside it). ``--train`` runs that command
 for every arm (cached runs are reused when their protocol still matches; see
 ntm_results.py). Without it nothing trains: the table is made from the records the arms
@@ -21,7 +22,8 @@ copy arms with the learned random memory and spread focus, at batch 32 (batch 8 
 copy's default since the ``batch8_updates`` arm; ``forget_bias1`` changes one setting of
 that arm, ``batch2`` its batch size, ``read_then_write`` the access order,
 ``uniform_focus`` the heads' initial weights, ``pytorch_ntm_init`` the layers' initialisation,
-``pytorch_ntm_recipe`` those three together). The copy arms' overrides name all three
+``pytorch_ntm_recipe`` those three together; ``recall_recipe`` is the recipe on associative
+recall's feed-forward config). The copy arms' overrides name all three
 settings and the repeat copy arms' the batch and the model settings of before the recipe
 (``BEFORE``), so they mean what they meant then (with one
 read and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
@@ -131,8 +133,8 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "recall_recipe": ("associative_recall_ff", [f"{MODEL}parameter_init", "pytorch_ntm",
                                                 f"{MODEL}initial_focus", "uniform",
                                                 f"{MODEL}access_order", "read_then_write"],
-                      "pytorch-ntm's recipe (repeat copy's config since) on associative "
-                      "recall"),
+                      "pytorch-ntm's recipe on associative recall (feed-forward; its config "
+                      "since)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
