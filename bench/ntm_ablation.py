@@ -63,14 +63,18 @@ STEPS = "--trainer.max_steps"
 BEFORE = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml")]
 # repeat copy's batch before batch 8, and since
 B32 = [*BEFORE, f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25", STEPS, "3125"]
-B8 = [*BEFORE, f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch", "100", STEPS, "12500"]
+BATCH8 = [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch", "100", STEPS, "12500"]
+B8 = [*BEFORE, *BATCH8]
+# pytorch-ntm's recipe: its initialisation, uniform initial weights, read before write
+RECIPE = [f"{MODEL}parameter_init", "pytorch_ntm", f"{MODEL}initial_focus", "uniform",
+          f"{MODEL}access_order", "read_then_write"]  # fmt: skip
 ARMS = {  # name -> (task, train.py overrides, what it tests)
     "base": ("copy", CONSTANT, "the defaults before: fixed 1e-6 memory, batch 32"),
     "learned_random": ("copy", RANDOM, "a trainable random memory (the default now)"),
     "batch16": ("copy", [*CONSTANT, f"{DATA}batch_size", "16",
                          f"{DATA}train_batches_per_epoch", "50", "--trainer.max_steps", "6250"],
                 "batch 16 (validation every 800 sequences)"),
-    "batch8": ("copy", [*CONSTANT, *B8], "batch 8"),
+    "batch8": ("copy", [*CONSTANT, *BATCH8], "batch 8"),
     "lr_long": ("copy", [*RANDOM, "--config", str(ROOT / "bench" / "ntm_patience.yaml")],
                 "learned random memory, training on after solving (early stopping with "
                 "patience 10 validations instead of stopping at 0.1)"),
@@ -123,16 +127,12 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                          "the controller, head and output layers initialised as pytorch-ntm "
                          "does (LSTM weights +-5/sqrt(in + out), biases 0; heads Xavier, gain "
                          "1.4), not PyTorch's narrower defaults"),
-    "pytorch_ntm_recipe": ("repeat_copy", [*B8, f"{MODEL}parameter_init", "pytorch_ntm",
-                                           f"{MODEL}initial_focus", "uniform",
-                                           f"{MODEL}access_order", "read_then_write"],
+    "pytorch_ntm_recipe": ("repeat_copy", [*B8, *RECIPE],
                            "the three together: pytorch-ntm's initialisation, uniform initial "
                            "weights, read then write"),
     # the recipe on associative recall (the paper's feed-forward controller: the
     # initialisation changes the heads and the output layer only)
-    "recall_recipe": ("associative_recall_ff", [f"{MODEL}parameter_init", "pytorch_ntm",
-                                                f"{MODEL}initial_focus", "uniform",
-                                                f"{MODEL}access_order", "read_then_write"],
+    "recall_recipe": ("associative_recall_ff", RECIPE,
                       "pytorch-ntm's recipe on associative recall (feed-forward; its config "
                       "since)"),
 }  # fmt: skip
