@@ -172,7 +172,9 @@ def _focus(heads: int, slots: int, mode: str) -> Tensor:
     """Initial weight logits (H, N): INITIAL_FOCUS on one slot per head, 0 elsewhere; all 0
     (uniform weights) for ``mode="uniform"``."""
     logits = torch.zeros(heads, slots)
-    for head in range(heads if mode != "uniform" else 0):
+    if mode == "uniform":
+        return logits
+    for head in range(heads):
         logits[head, head * slots // heads if mode == "spread" else 0] = INITIAL_FOCUS
     return logits
 
