@@ -66,7 +66,7 @@ FIXED = [  # after the user's options: one CPU, no checkpoint (final weights tes
     *("--checkpoint.save_top_k", "0", "--checkpoint.save_last", "false"),
     *("--pictures.every_n_steps", str(10**9)),  # the one picture at the end of fitting
 ]
-NOT_RESULTS = protocols.NOT_RESULTS  # config entries left out of a protocol
+NOT_RESULTS = protocols.KEYED_BY_TASK  # config entries left out of a protocol
 
 # protocols and runs
 

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from protocols import (
-    NOT_RESULTS,
+    KEYED_BY_TASK,
     json_runs,
     no_data,
     protocol,
@@ -59,7 +59,7 @@ def run_protocol(args) -> str:
     from memnets.dnc import REVISION
 
     config = resolve([*arguments(args), "--data.task", "1"])
-    not_results = [*NOT_RESULTS, "data.init_args.seed"]
+    not_results = [*KEYED_BY_TASK, "data.init_args.seed"]
     return protocol_hash(protocol(config, revision=REVISION, not_results=not_results))
 
 

@@ -3,6 +3,7 @@
     python bench/ntm_ablation.py            # the table, from the arms' cached runs
     python bench/ntm_ablation.py --train    # first train what an arm is missing
     python bench/ntm_ablation.py --reread   # first read the arms' runs again from their events
+    python bench/ntm_ablation.py --rekey    # first re-key runs hashed without the task settings
 
 Each arm is one ``bench/ntm_results.py`` evaluation of ``configs/ntm_TASK.yaml`` with the
 overrides in ``ARMS``, seeds 0-2 for copy, 0-1 for the first repeat copy arms and 0-4 for the
@@ -157,7 +158,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "ablation")
     parser.add_argument(
-        "--arms", nargs="+", choices=list(ARMS), help="train or reread these arms only"
+        "--rekey", action="store_true",
+        help="first give the arms' runs the hash that includes the task's settings "
+        "(ntm_results.py --rekey)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--arms", nargs="+", choices=list(ARMS), help="train, reread or rekey these arms only"
     )
     parser.add_argument("--jobs", type=int, default=2, help="an arm's runs at once (2)")
     args = parser.parse_args(argv)
@@ -166,12 +172,13 @@ def main(argv: list[str] | None = None) -> None:
         seeds = ARM_SEEDS[name] if name in ARM_SEEDS else SEEDS[task]
         cache = (args.out / f"{task}_{name}").with_suffix(".json")
         chosen = args.arms is None or name in args.arms
-        if (args.train or args.reread) and chosen:
+        if (args.train or args.reread or args.rekey) and chosen:
             command = [
                 sys.executable, str(ROOT / "bench" / "ntm_results.py"), "--tasks", task,
                 "--seeds", *map(str, seeds), "--jobs", str(args.jobs),
                 "--out", str(cache.with_suffix("")), "--save-dir", f"runs/ablation/{task}_{name}",
-                *(["--reread"] if args.reread and not args.train else []), "--", *overrides,
+                *(["--reread"] if args.reread and not args.train else []),
+                *(["--rekey"] if args.rekey and not args.train else []), "--", *overrides,
             ]  # fmt: skip
             subprocess.run(command, cwd=ROOT, check=True)
         if not cache.is_file():

@@ -21,13 +21,15 @@ trained with the overrides that a config has since adopted), recording where the
 
 Results are cached per task and seed in ``OUT.json`` (one record per run; log folders relative
 to the repository), each with the hash of the config its task's runs resolve to
-(``bench/protocols.py``): a cached run is reused only under the same protocol; one of another
-protocol is kept under ``TASK/SEED/HASH``. The tables show the runs of each task's current
-protocol only (older ones stay in the JSON) and are written to ``OUT.md``: per task the seeds
-solved, sequences to solve (median and worst), test errors and cost, wall clock; the
-generalisation table per seed; every run. Neither file is ever replaced
-by one with fewer runs (``protocols.replace_results``); a run whose logs hold no training
-events stops the command.
+(``bench/protocols.py``, the task's settings included): a cached run is reused only under the
+same protocol; one of another protocol is kept under ``TASK/SEED/HASH``. Hashes written before
+2026-12 left out the task's settings (lengths, widths, encodings): ``--rekey`` (a migration,
+nothing trains) gives the runs recorded under such a hash of today's config today's hash. The
+tables show the runs of each task's current protocol only (older ones stay in the JSON) and
+are written to ``OUT.md``: per task the seeds solved, sequences to solve (median and worst),
+test errors and cost, wall clock; the generalisation table per seed; every run. Neither file
+is ever replaced by one with fewer runs (``protocols.replace_results``); a run whose logs hold
+no training events stops the command.
 """
 
 from __future__ import annotations
@@ -162,10 +164,14 @@ def task_arguments(task: str, args) -> list[str]:
     return ["--config", str(config), *steps, "--trainer.max_time", limit, *args.extra]
 
 
-def task_protocol(task: str, args, arguments: list[str] | None = None) -> str:
-    """The hash of the config ``task``'s runs resolve to (bench/protocols.py); the seed,
-    passed as the data seed too, keys the runs inside it. ``arguments``: the task's
-    :func:`task_arguments` when the caller has them already (they resolve a config too)."""
+def task_protocol(
+    task: str, args, arguments: list[str] | None = None, *, unhashed_task: bool = False
+) -> str:
+    """The hash of the config ``task``'s runs resolve to (bench/protocols.py), the task's
+    settings included; the seed, passed as the data seed too, keys the runs inside it.
+    ``arguments``: the task's :func:`task_arguments` when the caller has them already (they
+    resolve a config too). ``unhashed_task``: the hash as it was before 2026-12 (the task's
+    settings left out), which ``--rekey`` looks for."""
     import importlib
 
     model = getattr(args, "model", "ntm")
@@ -173,7 +179,22 @@ def task_protocol(task: str, args, arguments: list[str] | None = None) -> str:
     config = resolve(task_arguments(task, args) if arguments is None else arguments)
     # the time limit is a safety net: a run it stops shows fewer sequences than the budget
     not_results = [*NOT_RESULTS, "data.init_args.seed", "trainer.max_time"]
+    not_results += ["data.init_args.task"] if unhashed_task else []
     return protocol_hash(protocol(config, revision=revision, not_results=not_results))
+
+
+def rekey(runs: dict[str, dict], task: str, old: str, new: str) -> int:
+    """Give ``task``'s runs recorded under hash ``old`` the hash ``new`` (a run kept under
+    ``TASK/SEED/old`` moves to ``TASK/SEED/new``), in place; how many were re-keyed."""
+    moved = 0
+    for key, run in list(runs.items()):
+        if run.get("task") != task or run.get("protocol_hash") != old:
+            continue
+        run["protocol_hash"] = new
+        if key.endswith(f"/{old}"):
+            runs[key.removesuffix(old) + new] = runs.pop(key)
+        moved += 1
+    return moved
 
 
 def fmt(value, digits=2) -> str:
@@ -373,6 +394,11 @@ def main() -> None:
         help="other results files (an ablation arm's): a run of the same task, seed and "
         "protocol found there is taken over instead of trained",
     )  # fmt: skip
+    parser.add_argument(
+        "--rekey", action="store_true",
+        help="train nothing: the asked tasks' runs recorded under the hash of before 2026-12, "
+        "which left out the task's settings, take today's hash of the same config",
+    )  # fmt: skip
     parser.add_argument("extra", nargs="*", help="more train.py overrides, after --")
     args = parser.parse_args()
     args.out = args.out or f"results/{args.model}_results"
@@ -389,8 +415,17 @@ def main() -> None:
             cached = cache["runs"].get(f"{task}/{seed}", {})
             if cached.get("protocol_hash") != digests[task] or args.rerun:
                 pending.append((task, seed))
-    if args.table_only or args.reread:  # what would train is left out of the table too
-        pending = []
+    if args.table_only or args.reread or args.rekey:  # what would train is left out of the
+        pending = []  # table too
+    if args.rekey:  # a migration: the same configs, the task's settings now in the hash
+        for task in args.tasks:
+            old = task_protocol(task, args, arguments[task], unhashed_task=True)
+            moved = rekey(cache["runs"], task, old, digests[task])
+            print(f"{task}: {moved} runs re-keyed {old} -> {digests[task]}", flush=True)
+        if cache_file.exists():
+            replace_results(
+                {cache_file: json.dumps(cache, indent=1)}, count=json_runs, counted=cache_file
+            )
     if args.reread:  # the same runs, their figures read again by today's read_run
         for task in args.tasks:
             for seed in args.seeds:
@@ -457,7 +492,7 @@ def main() -> None:
             digests[task] = task_protocol(task, defaults)
     # a run of an older protocol (older code or config) stays in the JSON, not in the tables
     current = [run for run in current if run.get("protocol_hash") == digests.get(run["task"])]
-    if args.table_only or args.reread:  # the asked tasks and seeds, today's protocol
+    if args.table_only or args.reread or args.rekey:  # the asked tasks and seeds, today's
         current = [
             run for run in current
             if run["task"] in args.tasks and run["seed"] in args.seeds

@@ -4,8 +4,9 @@ that CLI resolves, so cached results are keyed by that config.
 :func:`resolve` gives the config ``train.py fit ARGS`` runs (what ``--print_config`` prints);
 :func:`protocol` leaves out the entries that change no number of a run (``NOT_RESULTS``:
 where logs, checkpoints and pictures go, progress output, the data folder's spelling, loader
-processes and torch threads, the seed and the task, which key the runs inside a protocol)
-and null entries (null is the default of optional arguments, so an optional argument added
+processes and torch threads, and the seed, which keys the runs inside a protocol; a driver
+whose runs are keyed by a task number, bAbI's, leaves out the task too: ``KEYED_BY_TASK``) and
+null entries (null is the default of optional arguments, so an optional argument added
 later keeps the keys), and adds the model code's revision (bumped by a change of its
 mathematics, so that runs of earlier code are kept but not reused); :func:`protocol_hash` is
 its key.
@@ -36,13 +37,16 @@ from typing import Any, NoReturn
 import yaml
 
 NOT_RESULTS = [  # config entries left out of a protocol
-    *("seed_everything", "data.init_args.task", "base", "num_threads"),
+    *("seed_everything", "base", "num_threads"),
     *("checkpoint", "pictures", "generalisation", "trainer.logger", "trainer.log_every_n_steps"),
     *("trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.default_root_dir"),
     *("trainer.enable_checkpointing", "trainer.enable_autolog_hparams"),
     *("data.init_args.data_dir", "data.init_args.generated_dir", "data.init_args.num_workers"),
     "data.init_args.eval_batch_size",  # evaluation batches change no number (round-off only)
 ]
+# bAbI's task number (or numbers) keys the runs inside a protocol, as the seed does; an
+# algorithmic task's settings (lengths, widths, encodings) are part of its protocol
+KEYED_BY_TASK = [*NOT_RESULTS, "data.init_args.task"]
 
 
 def cli(args: list[str]):
