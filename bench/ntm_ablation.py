@@ -24,10 +24,10 @@ copy's default since the ``batch8_updates`` arm; ``forget_bias1`` changes one se
 that arm, ``batch2`` its batch size, ``read_then_write`` the access order,
 ``uniform_focus`` the heads' initial weights, ``pytorch_ntm_init`` the layers' initialisation,
 ``pytorch_ntm_recipe`` those three together; ``recall_recipe`` is the recipe on associative
-recall's feed-forward config). The copy arms' overrides name all three
-settings and the repeat copy arms' the batch and the model settings of before the recipe
-(``BEFORE``), so they mean what they meant then (with one
-read and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
+recall's feed-forward config, ``recipe`` on copy's). The copy arms' overrides but
+``recipe``'s name all three settings and the repeat copy arms' the batch and the model
+settings of before the recipe (``BEFORE``), so they mean what they meant then (with one read
+and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
 records carry the protocol hash of an earlier version of ntm_results.py (it also hashed the
 time limit): ``--train`` would train it again, ``--reread`` leaves it as recorded. The
 ``batch32`` arm's runs are the main table's repeat copy runs from before batch 8.
@@ -131,6 +131,9 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "pytorch_ntm_recipe": ("repeat_copy", [*B8, *RECIPE],
                            "the three together: pytorch-ntm's initialisation, uniform initial "
                            "weights, read then write"),
+    # the recipe on copy, from its config (today's defaults)
+    "recipe": ("copy", RECIPE, "pytorch-ntm's recipe on copy (does it generalise to "
+                    "longer sequences?)"),
     # the recipe on associative recall (the paper's feed-forward controller: the
     # initialisation changes the heads and the output layer only)
     "recall_recipe": ("associative_recall_ff", RECIPE,
@@ -143,7 +146,7 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "bit_loss", "batch8_updates", "forget_bias1",
                                       "read_then_write", "uniform_focus",
                                       "pytorch_ntm_init", "pytorch_ntm_recipe",
-                                      "recall_recipe")}  # fmt: skip
+                                      "recall_recipe", "recipe")}  # fmt: skip
 
 
 def fmt(value) -> str:
