@@ -24,7 +24,8 @@ copy's default since the ``batch8_updates`` arm; ``forget_bias1`` changes one se
 that arm, ``batch2`` its batch size, ``read_then_write`` the access order,
 ``uniform_focus`` the heads' initial weights, ``pytorch_ntm_init`` the layers' initialisation,
 ``pytorch_ntm_recipe`` those three together; ``recall_recipe`` is the recipe on associative
-recall's feed-forward config, ``recipe`` on copy's). The copy arms' overrides but
+recall's feed-forward config, ``recipe`` on copy's; ``recall_batch8`` changes the batch of
+associative recall's config). The copy arms' overrides but
 ``recipe``'s name all three settings and the repeat copy arms' the batch and the model
 settings of before the recipe (``BEFORE``), so they mean what they meant then (with one read
 and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
@@ -139,6 +140,9 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "recall_recipe": ("associative_recall_ff", RECIPE,
                       "pytorch-ntm's recipe on associative recall (feed-forward; its config "
                       "since)"),
+    "recall_batch8": ("associative_recall_ff", BATCH8,
+                      "batch 8, from the config (the recipe): four times the updates for the "
+                      "same 100k episodes, as repeat copy's batch8_updates arm"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -146,7 +150,7 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "bit_loss", "batch8_updates", "forget_bias1",
                                       "read_then_write", "uniform_focus",
                                       "pytorch_ntm_init", "pytorch_ntm_recipe",
-                                      "recall_recipe", "recipe")}  # fmt: skip
+                                      "recall_recipe", "recipe", "recall_batch8")}  # fmt: skip
 
 
 def fmt(value) -> str:
