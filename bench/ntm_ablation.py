@@ -25,13 +25,13 @@ that arm, ``batch2`` its batch size, ``read_then_write`` the access order,
 ``uniform_focus`` the heads' initial weights, ``pytorch_ntm_init`` the layers' initialisation,
 ``pytorch_ntm_recipe`` those three together; ``recall_recipe`` is the recipe on associative
 recall's feed-forward config, ``recipe`` on copy's; ``recall_batch8`` changes the batch of
-associative recall's config). The copy arms' overrides but
-``recipe``'s name all three settings and the repeat copy arms' the batch and the model
-settings of before the recipe (``BEFORE``), so they mean what they meant then (with one read
-and one write head ``first`` and ``spread`` start at the same slot). The ``base`` arm's
-records carry the protocol hash of an earlier version of ntm_results.py (it also hashed the
-time limit): ``--train`` would train it again, ``--reread`` leaves it as recorded. The
-``batch32`` arm's runs are the main table's repeat copy runs from before batch 8.
+associative recall's config). The copy arms' overrides but ``recipe``'s name all three
+settings and the model settings of before the recipe (``BEFORE``), the repeat copy arms' the
+batch and ``BEFORE``, so they mean what they meant then (with one read and one write head
+``first`` and ``spread`` start at the same slot). The ``base`` arm's records carry the
+protocol hash of an earlier version of ntm_results.py (it also hashed the time limit):
+``--train`` would train it again, ``--reread`` leaves it as recorded. The ``batch32`` arm's
+runs are the main table's repeat copy runs from before batch 8.
 """
 
 from __future__ import annotations
@@ -49,9 +49,15 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = "--model.init_args.model.init_args."
 DATA = "--data.init_args."
 VALUES = ["--trainer.gradient_clip_algorithm", "value"]  # the clipping before
-CONSTANT = [f"{MODEL}memory_init", "constant", f"{MODEL}initial_focus", "first", *VALUES]
-RANDOM = [f"{MODEL}memory_init", "learned_random", f"{MODEL}initial_focus", "first", *VALUES]
+# the model settings before copy's and repeat copy's configs took pytorch-ntm's recipe (a YAML:
+# the CLI cannot set an option to null), so that the arms trained before mean what they meant
+BEFORE = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml")]
+CONSTANT = [*BEFORE, f"{MODEL}memory_init", "constant", f"{MODEL}initial_focus", "first",
+            *VALUES]  # fmt: skip
+RANDOM = [*BEFORE, f"{MODEL}memory_init", "learned_random", f"{MODEL}initial_focus", "first",
+          *VALUES]  # fmt: skip
 TODAY = [
+    *BEFORE,
     f"{MODEL}memory_init",
     "learned_random",
     f"{MODEL}initial_focus",
@@ -60,9 +66,6 @@ TODAY = [
     "norm",
 ]  # the defaults since these measurements
 STEPS = "--trainer.max_steps"
-# repeat copy's model settings before its config took pytorch-ntm's recipe (a YAML: the CLI
-# cannot set an option to null), so that the repeat copy arms mean what they meant then
-BEFORE = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml")]
 # repeat copy's batch before batch 8, and since
 B32 = [*BEFORE, f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25", STEPS, "3125"]
 BATCH8 = [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch", "100", STEPS, "12500"]

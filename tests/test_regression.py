@@ -8,6 +8,8 @@ why (torchtune's habit). Tolerances are float32 round-off, not slack.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from tiny_runs import tiny_ntm, tiny_qa
@@ -16,6 +18,7 @@ from memnets.memn2n import MemN2N
 from memnets.ntm import NTM
 from memnets.training.cli import main
 
+ROOT = Path(__file__).resolve().parents[1]
 QUIET = [  # pinned on a CPU: a GPU draws the noise from its own generator (another stream)
     "--trainer.accelerator", "cpu",
     "--trainer.enable_progress_bar", "false",
@@ -78,9 +81,11 @@ def test_memn2n_outputs_are_pinned():
 )
 def test_ntm_training_steps_are_pinned(tmp_path, memory_init, pin):
     """With the fixed 1e-6 memory of the recorded value, and with today's default memory
-    (learned_random, drawn from the seed)."""
+    (learned_random, drawn from the seed); both with the model settings copy's config had
+    when they were recorded (before it took pytorch-ntm's recipe: bench/ntm_before_recipe.yaml)."""
     memory = [] if memory_init is None else ["--model.init_args.model.init_args.memory_init",
                                               memory_init]  # fmt: skip
+    memory = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml"), *memory]
     cli = main(
         ["fit", *tiny_ntm(batches_per_epoch=4, episodes=4), *QUIET, *memory,
          "--trainer.max_steps", "4", "--trainer.limit_val_batches", "0",

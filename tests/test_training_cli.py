@@ -194,9 +194,9 @@ def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
             "controller": "lstm", "controller_size": 16, "memory_slots": 8, "memory_width": 6,
             "num_read_heads": 1, "num_write_heads": 1, "shift_range": 3,
             "memory_init": "learned_random", "learned_initial_state": True,
-            "access_order": "write_then_read", "initial_focus": "spread", "cosine_eps": None,
+            "access_order": "read_then_write", "initial_focus": "uniform", "cosine_eps": None,
             "head_clip": None, "forget_bias": None, "controller_layers": 1,
-            "parameter_init": None, "batch_first": True, "compile": False,
+            "parameter_init": "pytorch_ntm", "batch_first": True, "compile": False,
             "compile_chunk": 1,
         },
     }  # fmt: skip

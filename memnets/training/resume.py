@@ -210,6 +210,8 @@ class ResumableCheckpoint(ModelCheckpoint):
     * Ctrl-C or SIGTERM during training: ``last.ckpt`` is written at the end of the current
       step (and of its validation, if one is due), then training stops; see the module
       docstring. A second Ctrl-C stops at once, without saving.
+    * ``last.ckpt`` is written at the end of every validation, not only beside a new best
+      checkpoint as Lightning does, so a run killed outright loses at most the steps since.
     * ``max_steps`` reached: ``last.ckpt`` is written at the end of the last step (and of its
       validation), so a longer run resumed from it replays the never-stopped one. The same for
       ``max_time`` and early stopping (the weights replay exactly; the validation Lightning runs
@@ -322,6 +324,10 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         if not self._fitting(trainer):
             return
+        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
+            # Lightning writes last.ckpt at a validation only beside a new top-k checkpoint:
+            # after a validation that did not improve, a crash would lose the steps since
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
         stop = self._agree_to_stop(trainer)
         if stop or (self.save_last and self._ending(trainer)):
             self._save_last(trainer)  # the state Lightning resumes a validation-end save from
