@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from protocols import (
+    KEYED_BY_TASK,
     NOT_RESULTS,
     json_runs,
     no_data,
@@ -178,8 +179,8 @@ def task_protocol(
     revision = importlib.import_module(f"memnets.{model}").REVISION
     config = resolve(task_arguments(task, args) if arguments is None else arguments)
     # the time limit is a safety net: a run it stops shows fewer sequences than the budget
-    not_results = [*NOT_RESULTS, "data.init_args.seed", "trainer.max_time"]
-    not_results += ["data.init_args.task"] if unhashed_task else []
+    left_out = KEYED_BY_TASK if unhashed_task else NOT_RESULTS
+    not_results = [*left_out, "data.init_args.seed", "trainer.max_time"]
     return protocol_hash(protocol(config, revision=revision, not_results=not_results))
 
 

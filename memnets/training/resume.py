@@ -324,12 +324,11 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         if not self._fitting(trainer):
             return
-        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
-            # Lightning writes last.ckpt at a validation only beside a new top-k checkpoint:
-            # after a validation that did not improve, a crash would lose the steps since
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
         stop = self._agree_to_stop(trainer)
-        if stop or (self.save_last and self._ending(trainer)):
+        # Lightning writes last.ckpt at a validation only beside a new top-k checkpoint: after
+        # a validation that did not improve, a crash would lose the steps since
+        behind = self._last_global_step_saved != trainer.global_step
+        if stop or (self.save_last and (behind or self._ending(trainer))):
             self._save_last(trainer)  # the state Lightning resumes a validation-end save from
         if stop:
             _set_lightning_stop(trainer, True)
