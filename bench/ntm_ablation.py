@@ -73,6 +73,7 @@ B8 = [*BEFORE, *BATCH8]
 # pytorch-ntm's recipe: its initialisation, uniform initial weights, read before write
 RECIPE = [f"{MODEL}parameter_init", "pytorch_ntm", f"{MODEL}initial_focus", "uniform",
           f"{MODEL}access_order", "read_then_write"]  # fmt: skip
+ANNEAL = ["--config", str(ROOT / "bench" / "ntm_anneal.yaml")]
 ARMS = {  # name -> (task, train.py overrides, what it tests)
     "base": ("copy", CONSTANT, "the defaults before: fixed 1e-6 memory, batch 32"),
     "learned_random": ("copy", RANDOM, "a trainable random memory (the default now)"),
@@ -146,6 +147,11 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "recall_batch8": ("associative_recall_ff", BATCH8,
                       "batch 8, from the config (the recipe): four times the updates for the "
                       "same 100k episodes, as repeat copy's batch8_updates arm"),
+    # training on after solving at a tenth of the learning rate (from the configs)
+    "anneal": ("copy", ANNEAL, "once solved (validation < 0.1), the learning rate / 10 and 20 "
+               "more validations (16,000 sequences), not a stop at once"),
+    "recall_anneal": ("associative_recall_ff", ANNEAL, "the same on associative recall"),
+    "repeat_anneal": ("repeat_copy", ANNEAL, "the same on repeat copy"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -153,7 +159,8 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "bit_loss", "batch8_updates", "forget_bias1",
                                       "read_then_write", "uniform_focus",
                                       "pytorch_ntm_init", "pytorch_ntm_recipe",
-                                      "recall_recipe", "recipe", "recall_batch8")}  # fmt: skip
+                                      "recall_recipe", "recipe", "recall_batch8", "anneal",
+                                      "recall_anneal", "repeat_anneal")}  # fmt: skip
 
 
 def fmt(value) -> str:
