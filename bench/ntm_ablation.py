@@ -152,6 +152,11 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                "more validations (16,000 sequences), not a stop at once"),
     "recall_anneal": ("associative_recall_ff", ANNEAL, "the same on associative recall"),
     "repeat_anneal": ("repeat_copy", ANNEAL, "the same on repeat copy"),
+    # after solving the bit errors sit at 0 and the first checkpoint at the minimum is kept
+    # (tested): choose the tested checkpoint by the validation cost instead
+    "anneal_cost": ("copy", [*ANNEAL, "--checkpoint.monitor", "val/cost_bits"],
+                    "anneal, and the tested checkpoint the one of lowest validation cost, not "
+                    "the first of lowest bit errors"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -160,7 +165,7 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "read_then_write", "uniform_focus",
                                       "pytorch_ntm_init", "pytorch_ntm_recipe",
                                       "recall_recipe", "recipe", "recall_batch8", "anneal",
-                                      "recall_anneal", "repeat_anneal")}  # fmt: skip
+                                      "recall_anneal", "repeat_anneal", "anneal_cost")}  # fmt: skip
 
 
 def fmt(value) -> str:
