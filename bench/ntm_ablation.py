@@ -74,6 +74,7 @@ B8 = [*BEFORE, *BATCH8]
 RECIPE = [f"{MODEL}parameter_init", "pytorch_ntm", f"{MODEL}initial_focus", "uniform",
           f"{MODEL}access_order", "read_then_write"]  # fmt: skip
 ANNEAL = ["--config", str(ROOT / "bench" / "ntm_anneal.yaml")]
+COST = ["--checkpoint.monitor", "val/cost_bits"]
 ARMS = {  # name -> (task, train.py overrides, what it tests)
     "base": ("copy", CONSTANT, "the defaults before: fixed 1e-6 memory, batch 32"),
     "learned_random": ("copy", RANDOM, "a trainable random memory (the default now)"),
@@ -150,13 +151,14 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     # training on after solving at a tenth of the learning rate (from the configs)
     "anneal": ("copy", ANNEAL, "once solved (validation < 0.1), the learning rate / 10 and 20 "
                "more validations (16,000 sequences), not a stop at once"),
-    "recall_anneal": ("associative_recall_ff", ANNEAL, "the same on associative recall"),
-    "repeat_anneal": ("repeat_copy", ANNEAL, "the same on repeat copy"),
     # after solving the bit errors sit at 0 and the first checkpoint at the minimum is kept
     # (tested): choose the tested checkpoint by the validation cost instead
-    "anneal_cost": ("copy", [*ANNEAL, "--checkpoint.monitor", "val/cost_bits"],
+    "anneal_cost": ("copy", [*ANNEAL, *COST],
                     "anneal, and the tested checkpoint the one of lowest validation cost, not "
                     "the first of lowest bit errors"),
+    "recall_anneal": ("associative_recall_ff", [*ANNEAL, *COST],
+                      "anneal_cost on associative recall"),
+    "repeat_anneal": ("repeat_copy", [*ANNEAL, *COST], "anneal_cost on repeat copy"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
