@@ -52,12 +52,16 @@ VALUES = ["--trainer.gradient_clip_algorithm", "value"]  # the clipping before
 # the model settings before copy's and repeat copy's configs took pytorch-ntm's recipe (a YAML:
 # the CLI cannot set an option to null), so that the arms trained before mean what they meant
 BEFORE = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml")]
-CONSTANT = [*BEFORE, f"{MODEL}memory_init", "constant", f"{MODEL}initial_focus", "first",
+# and the end of training before copy's config took AnnealWhenSolved (a stop once solved, the
+# checkpoint of lowest bit errors tested)
+STOP = ["--config", str(ROOT / "bench" / "ntm_stop_when_solved.yaml")]
+CONSTANT = [*BEFORE, *STOP, f"{MODEL}memory_init", "constant", f"{MODEL}initial_focus", "first",
             *VALUES]  # fmt: skip
-RANDOM = [*BEFORE, f"{MODEL}memory_init", "learned_random", f"{MODEL}initial_focus", "first",
+RANDOM = [*BEFORE, *STOP, f"{MODEL}memory_init", "learned_random", f"{MODEL}initial_focus", "first",
           *VALUES]  # fmt: skip
 TODAY = [
     *BEFORE,
+    *STOP,
     f"{MODEL}memory_init",
     "learned_random",
     f"{MODEL}initial_focus",
@@ -138,7 +142,7 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                            "the three together: pytorch-ntm's initialisation, uniform initial "
                            "weights, read then write"),
     # the recipe on copy, from its config (today's defaults)
-    "recipe": ("copy", RECIPE, "pytorch-ntm's recipe on copy (does it generalise to "
+    "recipe": ("copy", [*RECIPE, *STOP], "pytorch-ntm's recipe on copy (does it generalise to "
                     "longer sequences?)"),
     # the recipe on associative recall (the paper's feed-forward controller: the
     # initialisation changes the heads and the output layer only)
@@ -149,8 +153,9 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                       "batch 8, from the config (the recipe): four times the updates for the "
                       "same 100k episodes, as repeat copy's batch8_updates arm"),
     # training on after solving at a tenth of the learning rate (from the configs)
-    "anneal": ("copy", ANNEAL, "once solved (validation < 0.1), the learning rate / 10 and 20 "
-               "more validations (16,000 sequences), not a stop at once"),
+    "anneal": ("copy", [*ANNEAL, "--checkpoint.monitor", "val/bit_errors"],
+               "once solved (validation < 0.1), the learning rate / 10 and 20 more validations "
+               "(16,000 sequences), not a stop at once"),
     # after solving the bit errors sit at 0 and the first checkpoint at the minimum is kept
     # (tested): choose the tested checkpoint by the validation cost instead
     "anneal_cost": ("copy", [*ANNEAL, *COST],

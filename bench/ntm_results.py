@@ -48,6 +48,7 @@ from protocols import (
     KEYED_BY_TASK,
     NOT_RESULTS,
     json_runs,
+    machine,
     no_data,
     protocol,
     protocol_hash,
@@ -163,6 +164,26 @@ def task_arguments(task: str, args) -> list[str]:
         steps = ["--trainer.max_steps", str(math.ceil(budget / batch))]
     limit = getattr(args, "max_time", None) or MAX_TIMES.get(family(task), "00:01:00:00")
     return ["--config", str(config), *steps, "--trainer.max_time", limit, *args.extra]
+
+
+def training_end(config: dict) -> str | None:
+    """How a run of the resolved ``config`` ends and which checkpoint it tests, where that is
+    not a stop at the first validation under the threshold and the checkpoint of lowest
+    validation bit errors (``memnets.training.annealing.AnnealWhenSolved``, a checkpoint
+    monitor); None where it is."""
+    notes = []
+    for callback in config["trainer"].get("callbacks") or []:
+        if callback["class_path"].endswith(".AnnealWhenSolved"):
+            anneal = callback.get("init_args", {})
+            notes.append(
+                f"from the first validation under {anneal.get('threshold', 0.1)} it trains on "
+                f"at {anneal.get('factor', 0.1)} x the learning rate for "
+                f"{anneal.get('validations_after', 20)} more validations (AnnealWhenSolved)"
+            )
+    monitor = (config.get("checkpoint") or {}).get("monitor", "val/bit_errors")
+    if monitor != "val/bit_errors":
+        notes.append(f"the tested checkpoint is the one of lowest {monitor}")
+    return "; ".join(notes) or None
 
 
 def task_protocol(
@@ -365,7 +386,7 @@ def run(task: str, seed: int, args, arguments: list[str]) -> dict:
     # save_dir as given: relative to the repository, or absolute
     log_dir, seconds = train_run(ROOT, f"{task}_seed{seed}", seeded, Path(args.save_dir))
     result = read_run(log_dir, args.threshold)
-    result.update(task=task, seed=seed, process_seconds=seconds)
+    result.update(task=task, seed=seed, process_seconds=seconds, machine=machine())
     return result
 
 
@@ -471,21 +492,6 @@ def main() -> None:
                 # the command fails (SystemExit: its logs hold no training events)
                 failed.append(str(error))
                 print(f"error: {error}", file=sys.stderr, flush=True)
-    header = [
-        f"# {args.model.upper()} results on the algorithmic tasks",
-        "",
-        f"Produced by `python bench/ntm_results.py --model {args.model}` (see",
-        f"`{Path(__file__).name}`; the runs' TensorBoard events go under `{args.save_dir}/`,",
-        f"which git ignores; this table and `{Path(args.out).name}.json` are what is kept).",
-        f"Machine: {cache.get('machine', '?')}.",
-        "Each run trains at most its task's budget of sequences and stops early once the",
-        f"validation bit error is below {args.threshold} per sequence; 'solved on test too' also",
-        "needs the held-out test set (the best checkpoint) below it. Validation and test sets:",
-        "128 fixed episodes each, lengths from the training range; every generalisation set is",
-        "128 episodes of one length (and, for repeat copy, one repeat count).",
-        "",
-        "",
-    ]
     current = [run for key, run in cache["runs"].items() if key.count("/") == 1]
     defaults = argparse.Namespace(**{**vars(args), "budget": None, "extra": []})
     for task in {run["task"] for run in current} - set(digests):  # tasks not asked this time:
@@ -498,6 +504,33 @@ def main() -> None:
             run for run in current
             if run["task"] in args.tasks and run["seed"] in args.seeds
         ]  # fmt: skip
+    endings = {}  # the tasks whose runs end otherwise than by a stop once solved
+    for task in sorted({run["task"] for run in current}):
+        known = arguments.get(task) or task_arguments(task, defaults)
+        ending = training_end(resolve(known))
+        if ending:
+            endings[task] = ending
+    machines = sorted({run["machine"] for run in current if run.get("machine")})
+    header = [
+        f"# {args.model.upper()} results on the algorithmic tasks",
+        "",
+        f"Produced by `python bench/ntm_results.py --model {args.model}` (see",
+        f"`{Path(__file__).name}`; the runs' TensorBoard events go under `{args.save_dir}/`,",
+        f"which git ignores; this table and `{Path(args.out).name}.json` are what is kept).",
+        f"Machine of the last run recorded: {cache.get('machine', '?')}. Runs recorded from",
+        "2026-12-01 name their own CPU"
+        + (f" ({'; '.join(machines)})" if machines else "")
+        + "; earlier ones do not (a seed's numbers differ from one CPU to another).",
+        "Each run trains at most its task's budget of sequences and stops early once the",
+        f"validation bit error is below {args.threshold} per sequence, unless its config says",
+        "otherwise (below); 'solved on test too' also needs the held-out test set (the best",
+        "checkpoint by validation bit errors) below it. Validation and test sets:",
+        "128 fixed episodes each, lengths from the training range; every generalisation set is",
+        "128 episodes of one length (and, for repeat copy, one repeat count).",
+        *(f"- {task}: {ending}." for task, ending in endings.items()),
+        "",
+        "",
+    ]
     text = (
         "\n".join(header) + summary(current, args.threshold, args.model)
         + "\n\n## Generalisation\n\n" + generalisation_table(current) + "\n\n## Every run\n\n"

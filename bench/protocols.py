@@ -7,9 +7,11 @@ where logs, checkpoints and pictures go, progress output, the data folder's spel
 processes and torch threads, and the seed, which keys the runs inside a protocol; a driver
 whose runs are keyed by a task number, bAbI's, leaves out the task too: ``KEYED_BY_TASK``) and
 null entries (null is the default of optional arguments, so an optional argument added
-later keeps the keys), and adds the model code's revision (bumped by a change of its
-mathematics, so that runs of earlier code are kept but not reused); :func:`protocol_hash` is
-its key.
+later keeps the keys), adds the tested checkpoint's choice where it is not the lowest
+validation error (``LOWEST_ERROR``; ``checkpoint`` is otherwise left out: where and how
+often checkpoints are written changes no number), and adds the model code's revision
+(bumped by a change of its mathematics, so that runs of earlier code are kept but not
+reused); :func:`protocol_hash` is its key.
 
 Results files are never lost to a typo: :func:`replace_results` writes them atomically and
 refuses to replace a file that holds more runs than the new text (a narrower ``--seeds``, a
@@ -47,6 +49,11 @@ NOT_RESULTS = [  # config entries left out of a protocol
 # bAbI's task number (or numbers) keys the runs inside a protocol, as the seed does; an
 # algorithmic task's settings (lengths, widths, encodings) are part of its protocol
 KEYED_BY_TASK = [*NOT_RESULTS, "data.init_args.task"]
+# The checkpoint a run tests after fit is a result's setting, but every run before 2026-12-01
+# tested the one of lowest validation error (bit errors, or bAbI's answer error): those
+# choices stay out of the protocol, so that their runs keep their keys, and any other (e.g.
+# the lowest validation cost) goes in as "tested_checkpoint".
+LOWEST_ERROR = {("val/bit_errors", "min"), ("val/error", "min")}
 
 
 def cli(args: list[str]):
@@ -74,14 +81,19 @@ def resolve(args: list[str]) -> dict[str, Any]:
 def protocol(
     config: dict[str, Any], *, revision: int, not_results: list[str] = NOT_RESULTS
 ) -> dict[str, Any]:
-    """``config`` less ``not_results`` and its null entries, with the model's ``revision``."""
+    """``config`` less ``not_results`` and its null entries, with the model's ``revision`` and
+    the tested checkpoint's choice unless it is the lowest validation error."""
 
     def without_nulls(value: Any) -> Any:
         if not isinstance(value, dict):
             return value
         return {key: without_nulls(item) for key, item in value.items() if item is not None}
 
+    checkpoint = config.get("checkpoint") or {}  # a null monitor: the final weights are tested
+    tested = (checkpoint.get("monitor", "val/bit_errors"), checkpoint.get("mode", "min"))
     config = {**without_nulls(config), "revision": revision}
+    if tested not in LOWEST_ERROR:
+        config["tested_checkpoint"] = {"monitor": tested[0], "mode": tested[1]}
     for dotted in not_results:
         *parents, name = dotted.split(".")
         section = config

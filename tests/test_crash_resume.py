@@ -2,12 +2,12 @@
 
 An out-of-memory kill, a preempted machine or a power cut leaves no chance to save: the run
 must resume from whatever checkpoint it last wrote. Here a tiny ``configs/ntm_copy.yaml`` run
-with the config's own callbacks (early stopping, made strict, and the time limit included) and
-its default validation schedule (one at each epoch's end) is killed at several points, each
-resumed to
-the end with the README's command (the same command plus ``--ckpt_path``), and compared with
-the run that was never killed: same final weights, optimiser and early-stopping state, the
-same scalars at the same steps.
+with the config's own callbacks (AnnealWhenSolved, here solved at the first validation;
+ntm_base.yaml's early stopping, made strict; the time limit) and its default validation
+schedule (one at each epoch's end) is killed at several points, each resumed to the end with
+the README's command (the same command plus ``--ckpt_path``), and compared with the run that
+was never killed: same final weights, optimiser and callbacks' state (the lowered learning
+rate, the count of validations since solving), the same scalars at the same steps.
 """
 
 from __future__ import annotations
@@ -35,7 +35,16 @@ NTM = [
     "--trainer.enable_model_summary", "false",
     "--trainer.log_every_n_steps", "1",
     "--pictures.every_n_steps", "1000",
-    # the config's early stopping made strict: a check the resumed run cannot make fails it
+    # the config's AnnealWhenSolved, solved at the first validation (every error is under
+    # 1e9) and training on to max_steps, so that its count crosses the kills
+    "--trainer.callbacks.init_args.threshold", "1e9",
+    "--trainer.callbacks.init_args.validations_after", "10",
+    # and ntm_base.yaml's early stopping, made strict: a check the resumed run cannot make
+    # fails it
+    "--trainer.callbacks+=lightning.pytorch.callbacks.EarlyStopping",
+    "--trainer.callbacks.init_args.monitor", "val/bit_errors",
+    "--trainer.callbacks.init_args.stopping_threshold", "0.1",
+    "--trainer.callbacks.init_args.patience", "1000",
     "--trainer.callbacks.init_args.strict", "true",
 ]  # fmt: skip
 NAME = "ntm_copy"
@@ -68,6 +77,9 @@ def assert_replays(expected_dir: Path, resumed_version: Path, resumed_from: int)
     early_stopping = callback_state(expected, "EarlyStopping")
     assert early_stopping["best_score"] != torch.inf  # it did check val/bit_errors
     assert_equal_nested(early_stopping, callback_state(actual, "EarlyStopping"))
+    anneal = callback_state(expected, "AnnealWhenSolved")
+    assert anneal == {"solved_at_step": 3, "validations_since": 2}  # validations 6 and 9
+    assert anneal == callback_state(actual, "AnnealWhenSolved")
     best = callback_state(expected, "ResumableCheckpoint")["best_model_score"]
     assert torch.equal(best, callback_state(actual, "ResumableCheckpoint")["best_model_score"])
     logged, replayed = scalars(expected_dir), scalars(resumed_version.parent, resumed_version.name)

@@ -388,3 +388,28 @@ def test_rekey_gives_runs_of_the_old_hash_todays_and_leaves_the_others(tmp_path)
         "sort/1": runs["sort/1"],
     }
     assert "| copy | 1 | no | - | - | 0.50 |" in (tmp_path / "ntm.md").read_text()
+
+
+def test_the_tested_checkpoints_choice_is_part_of_a_protocol_unless_it_is_the_lowest_error():
+    """Choosing the tested checkpoint by validation cost hashes apart from by bit errors (they
+    once hashed alike: ``checkpoint`` was left out whole); the lowest validation error, the
+    choice of every run before, keeps the keys it had, bAbI's answer error included."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from protocols import protocol, protocol_hash
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    config = {"data": {"init_args": {"batch_size": 8}}}
+
+    def digest(checkpoint=None):
+        settings = config if checkpoint is None else {**config, "checkpoint": checkpoint}
+        return protocol_hash(protocol(settings, revision=1))
+
+    where = {"dirpath": "x", "filename": "best-{step}", "save_last": True}  # no number changes
+    assert digest({"monitor": "val/bit_errors", "mode": "min", **where}) == digest()
+    assert digest({"monitor": "val/error", "mode": "min"}) == digest()
+    by_cost = digest({"monitor": "val/cost_bits", "mode": "min", **where})
+    assert by_cost != digest()
+    assert by_cost == digest({"monitor": "val/cost_bits", "mode": "min"})
+    assert digest({"monitor": "val/bit_errors", "mode": "max"}) not in (digest(), by_cost)
+    assert digest({"monitor": None}) != digest()  # the final weights tested

@@ -343,19 +343,27 @@ def test_lengths_beyond_the_memory_warn_and_non_positive_lengths_are_named(tmp_p
         assert stop.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_a_run_shorter_than_one_validation_ends_cleanly_with_the_shipped_callbacks(tmp_path):
-    """max_steps below the validation interval: EarlyStopping (kept from the config) has no
-    val/bit_errors yet and must not stop the run with an error."""
+@pytest.mark.parametrize(
+    ("ending", "callback"),
+    [([], "AnnealWhenSolved"),  # copy's config
+     (["--config", str(ROOT / "bench" / "ntm_stop_when_solved.yaml")], "EarlyStopping")],
+)  # fmt: skip
+def test_a_run_shorter_than_one_validation_ends_cleanly_with_the_shipped_callbacks(
+    tmp_path, ending, callback
+):
+    """max_steps below the validation interval: the config's callback that ends training
+    (copy's AnnealWhenSolved, ntm_base.yaml's EarlyStopping) has no val/bit_errors yet and
+    must not stop the run with an error."""
     from tiny_runs import tiny_ntm
 
     cli = main(
-        ["fit", *tiny_ntm(batches_per_epoch=25, episodes=4),  # the config's callbacks kept
+        ["fit", *tiny_ntm(batches_per_epoch=25, episodes=4), *ending,  # config's callbacks kept
          "--trainer.max_steps", "5", "--trainer.enable_progress_bar", "false",
          "--trainer.logger.init_args.save_dir", str(tmp_path)]
     )  # fmt: skip
     assert cli.trainer.global_step == 5  # stopped by max_steps, before the first validation
     assert "val/bit_errors" not in cli.trainer.callback_metrics  # no validation ran
-    assert any("EarlyStopping" in type(callback).__name__ for callback in cli.trainer.callbacks)
+    assert any(type(c).__name__ == callback for c in cli.trainer.callbacks)
     assert (tmp_path / "ntm_copy" / "version_0" / "checkpoints" / "last.ckpt").is_file()
 
 
