@@ -77,6 +77,10 @@ def test_cli_fit_logs_scalars_and_memory_pictures(tmp_path, capsys):
     assert "last.ckpt" in checkpoints and any(name.startswith("best-") for name in checkpoints)
     summary = capsys.readouterr().out
     assert "Summary" in summary and "test/bit_errors" in summary and "last.ckpt" in summary
+    # copy's checkpoint is chosen by validation cost: the bit errors are shown beside it
+    final = events.Scalars("val/bit_errors")[-1].value
+    assert "best val/cost_bits" in summary
+    assert f"final val/bit_errors  {final:.4f}" in summary
 
 
 def test_cli_validate_subcommand_loads_a_checkpoint(tmp_path):

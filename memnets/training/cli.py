@@ -239,6 +239,9 @@ class MemnetsCLI(LightningCLI):
             lines.append(f"  training sequences    {int(sequences):,}")
         if best_score is not None:
             lines.append(f"  best {monitor:<16} {float(best_score):.4f}")
+        final_errors = self.fit_metrics.get("val/bit_errors")
+        if monitor != "val/bit_errors" and final_errors is not None:
+            lines.append(f"  final val/bit_errors  {float(final_errors):.4f}")
         lines.append(f"  held-out evaluation (checkpoint: {'best' if best else 'final weights'}):")
         for split in results:
             for name, value in sorted(split.items()):
