@@ -13,8 +13,8 @@ whether copy was solved (validation bit errors below 0.1 per sequence) and when 
 from the process's start to that validation, and the sequences trained by then: the config
 trains on after it, ``AnnealWhenSolved``), and the test bit errors. Options after ``--`` go
 to ``train.py`` (e.g. ``-- --data.init_args.same_length_batches false`` to compare).
-``--out`` never replaces a table of more runs than this one; a failed run stops the command
-before anything is written.
+``--out`` never replaces a table of more runs than this one (checked before any run and again
+before writing); a failed run stops the command before anything is written.
 """
 
 from __future__ import annotations
@@ -93,6 +93,13 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="also write the table to this .md file")
     args, extra = parser.parse_known_args()
     extra = [item for item in extra if item != "--"]
+    if args.out and Path(args.out).is_file():  # refuse before the runs, not after them
+        held = table_rows(Path(args.out).read_text())
+        if held > len(args.seeds):
+            raise SystemExit(
+                f"error: {args.out} holds {held} runs and would be replaced by "
+                f"{len(args.seeds)}; nothing run or written (another --out keeps both)"
+            )
     shared = tempfile.mkdtemp(prefix="memnets-inductor-")
     rows = [
         run(seed, shared if args.warm else tempfile.mkdtemp(prefix="memnets-inductor-"), extra)

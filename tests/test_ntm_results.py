@@ -216,8 +216,9 @@ def test_a_table_of_more_runs_is_never_replaced(tmp_path):
 
 
 def test_train_clock_out_never_replaces_a_table_of_more_runs(tmp_path):
-    """One seed's clock (a real, tiny ``make train`` run) with ``--out`` on a table of three
-    seeds: non-zero exit, the table byte-identical; a failing run writes nothing either."""
+    """One seed's clock with ``--out`` on a table of three seeds: refused before any run,
+    non-zero exit, the table byte-identical; a failing run (a real, tiny ``make train`` run
+    writing to a table of one seed) writes nothing either."""
     table = tmp_path / "clock.md"
     table.write_text((ROOT / "results" / "ntm_train_clock.md").read_text())
     before = table.read_bytes()
@@ -229,12 +230,12 @@ def test_train_clock_out_never_replaces_a_table_of_more_runs(tmp_path):
             "--data.train_batches_per_epoch", "2", "--data.val_episodes", "4",
             "--data.test_episodes", "4", "--data.generalisation_lengths", "[]",
             "--trainer.max_steps", "2"]  # fmt: skip
-    for extra, message in [
-        (tiny, f"{table} holds 3 runs and would be replaced by 1"),
-        ([*tiny, "--data.batch_size", "0"], "train.py failed"),  # the run fails
+    for seeds, extra, message in [
+        (["0"], tiny, f"{table} holds 3 runs and would be replaced by 1; nothing run"),
+        (["0", "1", "2"], [*tiny, "--data.batch_size", "0"], "train.py failed"),  # run fails
     ]:
         completed = subprocess.run(
-            [sys.executable, str(CLOCK), "--seeds", "0", "--out", str(table), "--", *extra],
+            [sys.executable, str(CLOCK), "--seeds", *seeds, "--out", str(table), "--", *extra],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert completed.returncode != 0, completed.stdout
