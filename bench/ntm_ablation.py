@@ -11,7 +11,7 @@ others (``ARM_SEEDS``), cached in
 ``results/ablation/TASK_ARM.json`` (its own table beside it). ``--train`` runs that command
 for every arm (cached runs are reused when their protocol still matches; see
 ntm_results.py). Without it nothing trains: the table is made from the records the arms
-hold, and an arm without records stops the command. Writes ``results/ablation/ntm.md``: per
+hold, and an arm without records gets a row that says it has not run yet. Writes ``results/ablation/ntm.md``: per
 arm, the sequences to solve of each seed (validation bit errors below 0.1), the test bit
 errors, the best and the final validation bit errors, and for copy the bit errors at
 lengths 40 and 100.
@@ -43,7 +43,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from protocols import no_data, replace_results, table_rows
+from protocols import replace_results, table_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "--model.init_args.model.init_args."
@@ -210,12 +210,15 @@ def main(argv: list[str] | None = None) -> None:
                 *(["--rekey"] if args.rekey and not args.train else []), "--", *overrides,
             ]  # fmt: skip
             subprocess.run(command, cwd=ROOT, check=True)
-        if not cache.is_file():
-            no_data(f"arm {name} has no runs: {cache} does not exist (--train makes them)")
-        runs = json.loads(cache.read_text())["runs"]
+        runs = json.loads(cache.read_text())["runs"] if cache.is_file() else {}
         runs = [runs[f"{task}/{seed}"] for seed in seeds if f"{task}/{seed}" in runs]
-        if not runs:
-            no_data(f"arm {name} has no runs of seeds {seeds} in {cache}")
+        if not runs:  # a row that says so, not a table without the arm
+            print(f"arm {name} has no runs of seeds {seeds} in {cache}", file=sys.stderr)
+            rows.append(
+                f"| {task} | {name} | {meaning} | not run yet (`python bench/ntm_ablation.py "
+                f"--train --arms {name}`) | - | - | - | - | - | - |"
+            )
+            continue
         solved = [r.get("solved_after_sequences") for r in runs]
         known = sorted(s for s in solved if s is not None)
         median = statistics.median(known) if len(known) == len(solved) else None
