@@ -11,10 +11,10 @@ others (``ARM_SEEDS``), cached in
 ``results/ablation/TASK_ARM.json`` (its own table beside it). ``--train`` runs that command
 for every arm (cached runs are reused when their protocol still matches; see
 ntm_results.py). Without it nothing trains: the table is made from the records the arms
-hold, and an arm without records gets a row that says it has not run yet. Writes ``results/ablation/ntm.md``: per
-arm, the sequences to solve of each seed (validation bit errors below 0.1), the test bit
-errors, the best and the final validation bit errors, and for copy the bit errors at
-lengths 40 and 100.
+hold, and an arm without records gets a row that says it has not run yet. Writes
+``results/ablation/ntm.md``: per arm, the sequences to solve of each seed (validation bit
+errors below 0.1), the test bit errors, the best and the final validation bit errors, and for
+copy the bit errors at lengths 40 and 100.
 
 The copy arms but ``patience`` were trained while the defaults were ``memory_init: constant``,
 ``initial_focus: first`` and gradient values clipped at 10; the ``patience`` arms under
