@@ -262,8 +262,8 @@ def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
 
     def record(solved, test, at40, at100):
         return {"solved_after_sequences": solved, "test/bit_errors": test,
-                "best_val_bit_errors": test / 4, "final_val_bit_errors": test / 2,
-                "test_length_40/bit_errors": at40,
+                "test/cost_bits": 3 * test, "best_val_bit_errors": test / 4,
+                "final_val_bit_errors": test / 2, "test_length_40/bit_errors": at40,
                 "test_length_100/bit_errors": at100}  # fmt: skip
 
     for arm, (task, _, _) in ntm_ablation.ARMS.items():
@@ -275,7 +275,8 @@ def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
     table = (tmp_path / "ntm.md").read_text().splitlines()
     base = next(line for line in table if line.startswith("| copy | base |"))
     assert base.endswith(
-        "| 9.6k, -, 16.0k | - | 0.10, 30.00, 0.00 | 0.03, 7.50, 0.00 | 0.05, 15.00, 0.00 "
+        "| 9.6k, -, 16.0k | - | 0.10, 30.00, 0.00 | 0.30, 90.00, 0.00 | 0.03, 7.50, 0.00 "
+        "| 0.05, 15.00, 0.00 "
         "| 0.50, 40.00, 0.00 "
         "| 3.00, 90.00, 1.25 |"
     )  # an unsolved seed: no median
@@ -289,7 +290,7 @@ def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
     batch8 = next(line for line in table if line.startswith("| copy | batch8 |"))
     assert batch8.endswith(
         "| not run yet (`python bench/ntm_ablation.py --train --arms batch8`) "
-        "| - | - | - | - | - | - |"
+        "| - | - | - | - | - | - | - |"
     )
     assert len(table) == len(ntm_ablation.ARMS) + 6  # title, text, header: every arm a row
 

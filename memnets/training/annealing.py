@@ -6,7 +6,8 @@ copy task one seed in five then fails the held-out test set and the bit errors a
 vary from 0.8 to 13 by seed. Training on at the same learning rate instead let two of three
 copy runs collapse (``bench/ntm_ablation.py``, arm ``patience``). This callback does what a
 learning-rate schedule after convergence does: at the first validation under ``threshold``
-it scales every parameter group's learning rate by ``factor`` (once), trains
+it scales every parameter group's learning rate by ``factor`` (once; a schedule's base rates
+too, so ``lr_decay: cosine`` goes on from the lowered rate), trains
 ``validations_after`` more validation periods, and stops.
 
     trainer:
@@ -62,6 +63,9 @@ class AnnealWhenSolved(lightning.Callback):
             for optimizer in trainer.optimizers:
                 for group in optimizer.param_groups:
                     group["lr"] *= self.factor
+            for config in trainer.lr_scheduler_configs:  # a schedule goes on from the new rate
+                scheduler = config.scheduler
+                scheduler.base_lrs = [lr * self.factor for lr in scheduler.base_lrs]
         else:
             self.validations_since += 1
         if self.validations_since >= self.validations_after:

@@ -11,6 +11,8 @@ its memory; a DNC its write and read weights, usage, read modes, final links and
 
 from __future__ import annotations
 
+import math
+from functools import partial
 from typing import Literal
 
 import lightning
@@ -79,6 +81,13 @@ def model_figures(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor,
     return logits, ntm_figures(internals)
 
 
+def cosine_factor(step: int, *, steps: int, final: float) -> float:
+    """The learning rate's factor after ``step`` of ``steps`` updates: 1 at the start, half a
+    cosine down to ``final`` at ``steps`` and ``final`` after."""
+    progress = min(step, steps) / steps
+    return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 def make_optimizer(module: lightning.LightningModule) -> torch.optim.Optimizer:
     """The optimiser named by ``module.hparams`` (optimizer, lr, momentum, rmsprop_alpha,
     weight_decay) over its parameters: RMSprop, or Adam, fused (one kernel for the whole
@@ -121,7 +130,11 @@ class SequenceTaskModule(lightning.LightningModule):
     long sequences weighs more than one of short ones; ``"bit"`` is the mean over target bits
     (copy with mixed-length batches, seeds 0-2: see the README). ``run_seeds`` (runs trained
     together, which the CLI links from a data module that has them) is not implemented here:
-    it must stay None.
+    it must stay None. ``lr_decay``: None (the default) keeps the rate; ``"cosine"`` lowers it
+    every step along half a cosine to ``lr_final_fraction`` of it (None: 0.1) at
+    ``trainer.max_steps`` (a task that is never solved, such as priority sort, trains its whole
+    budget). Both default to None, so that configs resolved before they existed keep their
+    protocol hashes (``bench/protocols.py``).
     """
 
     def __init__(
@@ -135,12 +148,18 @@ class SequenceTaskModule(lightning.LightningModule):
         rmsprop_alpha: float = 0.95,
         weight_decay: float = 0.0,
         loss_reduction: Literal["bit", "sequence"] = "sequence",
+        lr_decay: Literal["cosine"] | None = None,
+        lr_final_fraction: float | None = None,
     ) -> None:
         super().__init__()
         if optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {optimizer!r}")
         if loss_reduction not in ("bit", "sequence"):
             raise ValueError(f"loss_reduction must be 'bit' or 'sequence', got {loss_reduction!r}")
+        if lr_decay not in (None, "cosine"):
+            raise ValueError(f"lr_decay must be null or 'cosine', got {lr_decay!r}")
+        if lr_final_fraction is not None and not 0.0 <= lr_final_fraction <= 1.0:
+            raise ValueError(f"lr_final_fraction must be in [0, 1], got {lr_final_fraction}")
         if run_seeds is not None:
             raise ValueError(
                 "runs trained together (run_seeds) are implemented for the QA module only; "
@@ -226,4 +245,19 @@ class SequenceTaskModule(lightning.LightningModule):
     # optimisation
 
     def configure_optimizers(self):
-        return make_optimizer(self)
+        optimizer = make_optimizer(self)
+        if self.hparams.get("lr_decay") is None:
+            return optimizer
+        steps = self.trainer.max_steps
+        if steps is None or steps <= 0:
+            raise ValueError(
+                f"lr_decay {self.hparams.lr_decay!r} decays over trainer.max_steps, which is "
+                f"{steps}: set --trainer.max_steps"
+            )
+        final = self.hparams.lr_final_fraction
+        factor = partial(cosine_factor, steps=steps, final=0.1 if final is None else final)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
