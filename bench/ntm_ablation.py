@@ -52,8 +52,8 @@ VALUES = ["--trainer.gradient_clip_algorithm", "value"]  # the clipping before
 # the model settings before copy's and repeat copy's configs took pytorch-ntm's recipe (a YAML:
 # the CLI cannot set an option to null), so that the arms trained before mean what they meant
 BEFORE = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml")]
-# and the end of training before copy's config took AnnealWhenSolved (a stop once solved, the
-# checkpoint of lowest bit errors tested)
+# and the end of training before copy's and repeat copy's configs took AnnealWhenSolved (a stop
+# once solved, the checkpoint of lowest bit errors tested)
 STOP = ["--config", str(ROOT / "bench" / "ntm_stop_when_solved.yaml")]
 CONSTANT = [*BEFORE, *STOP, f"{MODEL}memory_init", "constant", f"{MODEL}initial_focus", "first",
             *VALUES]  # fmt: skip
@@ -71,9 +71,10 @@ TODAY = [
 ]  # the defaults since these measurements
 STEPS = "--trainer.max_steps"
 # repeat copy's batch before batch 8, and since
-B32 = [*BEFORE, f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25", STEPS, "3125"]
+B32 = [*BEFORE, *STOP, f"{DATA}batch_size", "32", f"{DATA}train_batches_per_epoch", "25", STEPS,
+       "3125"]  # fmt: skip
 BATCH8 = [f"{DATA}batch_size", "8", f"{DATA}train_batches_per_epoch", "100", STEPS, "12500"]
-B8 = [*BEFORE, *BATCH8]
+B8 = [*BEFORE, *STOP, *BATCH8]
 # pytorch-ntm's recipe: its initialisation, uniform initial weights, read before write
 RECIPE = [f"{MODEL}parameter_init", "pytorch_ntm", f"{MODEL}initial_focus", "uniform",
           f"{MODEL}access_order", "read_then_write"]  # fmt: skip
@@ -123,7 +124,7 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "forget_bias1": ("repeat_copy", [*B8, f"{MODEL}forget_bias", "1"],
                      "the LSTM's forget-gate bias started at 1 (Collier & Beel), not PyTorch's "
                      "uniform draw around 0"),
-    "batch2": ("repeat_copy", [*BEFORE, f"{DATA}batch_size", "2",
+    "batch2": ("repeat_copy", [*BEFORE, *STOP, f"{DATA}batch_size", "2",
                                f"{DATA}train_batches_per_epoch", "400", STEPS, "50000"],
                "batch 2: four times batch 8's updates for the same 100k sequences (validation "
                "every 800 sequences; seeds 0-1 only: 58 sequences/s)"),
