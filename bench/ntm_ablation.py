@@ -202,6 +202,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--jobs", type=int, default=2, help="an arm's runs at once (2)")
     args = parser.parse_args(argv)
+    columns = ["test/bit_errors", "test/cost_bits", "best_val_bit_errors",
+               "final_val_bit_errors", "test_length_40/bit_errors",
+               "test_length_100/bit_errors"]  # fmt: skip
     rows = []
     for name, (task, overrides, meaning) in ARMS.items():
         seeds = ARM_SEEDS[name] if name in ARM_SEEDS else SEEDS[task]
@@ -222,15 +225,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"arm {name} has no runs of seeds {seeds} in {cache}", file=sys.stderr)
             rows.append(
                 f"| {task} | {name} | {meaning} | not run yet (`python bench/ntm_ablation.py "
-                f"--train --arms {name}`) | - | - | - | - | - | - | - |"
+                f"--train --arms {name}`) |" + " - |" * (1 + len(columns))  # median, columns
             )
             continue
         solved = [r.get("solved_after_sequences") for r in runs]
         known = sorted(s for s in solved if s is not None)
         median = statistics.median(known) if len(known) == len(solved) else None
-        columns = ["test/bit_errors", "test/cost_bits", "best_val_bit_errors",
-                   "final_val_bit_errors", "test_length_40/bit_errors",
-                   "test_length_100/bit_errors"]  # fmt: skip
         rows.append(
             f"| {task} | {name} | {meaning} | "
             + ", ".join("-" if s is None else f"{s / 1000:.1f}k" for s in solved)

@@ -6,11 +6,12 @@ schedule, and bad settings are named."""
 from __future__ import annotations
 
 import math
+import re
 import signal
 
 import pytest
-from test_annealing import ANNEAL
-from test_resume import NTM, NTM_NAME, assert_same_run, checkpoint, fit, scalars
+from test_annealing import ANNEAL, learning_rates
+from test_resume import NTM, NTM_NAME, assert_same_run, checkpoint, fit
 
 from memnets.training.sequence_module import cosine_factor
 
@@ -23,10 +24,6 @@ COSINE = ["--model.init_args.lr", str(LR), "--model.init_args.lr_decay", "cosine
 def expected(step: int, final: float = 0.25) -> float:
     # by hand: 1 at step 0, final + (1 - final) / 2 half way, final at STEPS
     return LR * (final + (1 - final) * (1 + math.cos(math.pi * step / STEPS)) / 2)
-
-
-def rates(run_dir) -> dict[int, float]:
-    return {step: value for (tag, step), value in scalars(run_dir).items() if tag == "lr-Adam"}
 
 
 def test_the_cosine_factor_by_hand():
@@ -45,7 +42,7 @@ def decayed(tmp_path_factory):
 
 
 def test_the_rate_follows_the_cosine_to_the_final_fraction_at_max_steps(decayed):
-    logged = rates(decayed)
+    logged = learning_rates(decayed)
     assert sorted(logged) == list(range(STEPS))
     for step, value in logged.items():
         assert value == pytest.approx(expected(step)), step
@@ -66,7 +63,7 @@ def test_annealing_scales_the_schedule_from_the_first_solved_validation(tmp_path
               "--trainer.callbacks.init_args.factor=0.5",
               "--trainer.callbacks.init_args.validations_after=10"]  # fmt: skip
     assert fit(NTM, tmp_path, *COSINE, *anneal) == 0
-    logged = rates(tmp_path / NTM_NAME)
+    logged = learning_rates(tmp_path / NTM_NAME)
     assert sorted(logged) == list(range(STEPS))
     # the first validation (after step 2) is "solved": from step 2 on, half the schedule
     for step, value in logged.items():
@@ -83,5 +80,5 @@ def test_annealing_scales_the_schedule_from_the_first_solved_validation(tmp_path
     ],
 )  # fmt: skip
 def test_bad_decay_settings_are_named(tmp_path, options, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         fit(NTM, tmp_path, *COSINE, *options)

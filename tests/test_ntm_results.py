@@ -271,23 +271,27 @@ def test_ntm_ablation_tables_the_arms_runs_without_training(tmp_path):
                 f"{task}/1": record(None, 30.0, 40.0, 90.0),
                 f"{task}/2": record(16000, 0.0, 0.0, 1.25)}  # fmt: skip
         (tmp_path / f"{task}_{arm}.json").write_text(json.dumps({"runs": runs}))
+
+    def row(start: str) -> str:
+        return next(line for line in table if line.startswith(start))
+
     ntm_ablation.main(["--out", str(tmp_path)])
     table = (tmp_path / "ntm.md").read_text().splitlines()
-    base = next(line for line in table if line.startswith("| copy | base |"))
+    base = row("| copy | base |")
     assert base.endswith(
         "| 9.6k, -, 16.0k | - | 0.10, 30.00, 0.00 | 0.30, 90.00, 0.00 | 0.03, 7.50, 0.00 "
         "| 0.05, 15.00, 0.00 "
         "| 0.50, 40.00, 0.00 "
         "| 3.00, 90.00, 1.25 |"
     )  # an unsolved seed: no median
-    clip = next(line for line in table if line.startswith("| repeat_copy | clipnorm10 |"))
+    clip = row("| repeat_copy | clipnorm10 |")
     assert "| 9.6k, - | - | 0.10, 30.00 |" in clip  # repeat copy: seeds 0 and 1 only
-    five = next(line for line in table if line.startswith("| repeat_copy | lr1e-3 |"))
+    five = row("| repeat_copy | lr1e-3 |")
     assert "| 9.6k, -, 16.0k | - | 0.10, 30.00, 0.00 |" in five  # seeds 0-4: those there
     (tmp_path / "copy_batch8.json").unlink()  # an arm not trained yet: a row saying so
     ntm_ablation.main(["--out", str(tmp_path)])
     table = (tmp_path / "ntm.md").read_text().splitlines()
-    batch8 = next(line for line in table if line.startswith("| copy | batch8 |"))
+    batch8 = row("| copy | batch8 |")
     assert batch8.endswith(
         "| not run yet (`python bench/ntm_ablation.py --train --arms batch8`) "
         "| - | - | - | - | - | - | - |"
