@@ -169,6 +169,9 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "psort_cosine": ("priority_sort_ff", ["--model.init_args.lr_decay", "cosine"],
                      "the learning rate along half a cosine down to a tenth at the budget "
                      "(300k sequences), not constant"),
+    "recall_curriculum": ("associative_recall_ff", [f"{DATA}curriculum_epochs", "10"],
+                          "a curriculum: the items open up from 2-3 to 2-6 over the first 10 "
+                          "epochs (8,000 episodes), from the config"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -178,7 +181,7 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "pytorch_ntm_init", "pytorch_ntm_recipe",
                                       "recall_recipe", "recipe", "recall_batch8", "anneal",
                                       "recall_anneal", "repeat_anneal", "anneal_cost",
-                                      "psort_cosine")}  # fmt: skip
+                                      "psort_cosine", "recall_curriculum")}  # fmt: skip
 
 
 def fmt(value) -> str:

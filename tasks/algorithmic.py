@@ -584,14 +584,19 @@ class EpisodeDataset(Dataset):
 
 
 def curriculum_ranges(task: AlgorithmicTask) -> dict[str, tuple[int, int]]:
-    """The training ranges a curriculum widens: ``length`` (and ``repeats`` for repeat copy)
-    as ``(low, high)``. A task without ``min_length``/``max_length`` has none: ValueError."""
-    if not hasattr(task, "min_length"):
+    """The training ranges a curriculum widens, as ``(low, high)``: ``length`` (copy's and
+    repeat copy's min_length..max_length, associative recall's min_items..max_items, its
+    shape's ``length`` being the number of items) and ``repeats`` for repeat copy. A task
+    without such a range (the sorts' fixed number of inputs) has none: ValueError."""
+    if hasattr(task, "min_length"):
+        ranges = {"length": (task.min_length, task.max_length)}
+    elif hasattr(task, "min_items"):
+        ranges = {"length": (task.min_items, task.max_items)}
+    else:
         raise ValueError(
-            f"a curriculum widens min_length..max_length, which {task.name} does not have "
-            "(copy and repeat copy do)"
+            f"a curriculum widens min_length..max_length (or min_items..max_items), which "
+            f"{task.name} does not have (copy, repeat copy and associative recall do)"
         )
-    ranges = {"length": (task.min_length, task.max_length)}
     if hasattr(task, "min_repeats"):
         ranges["repeats"] = (task.min_repeats, task.max_repeats)
     return ranges

@@ -49,8 +49,9 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
             training: no time is spent on padding. False: each episode draws its own length and
             a batch is padded to its longest (the layout of the validation and test sets,
             which are the same either way).
-        curriculum_epochs: with same-length batches, widen the training ranges of length (and
-            repeats, for repeat copy) from their lower end to the whole range over this many
+        curriculum_epochs: with same-length batches, widen the training ranges of length (the
+            number of items for associative recall; and repeats, for repeat copy) from their
+            lower end to the whole range over this many
             epochs, evenly (``BatchDataset``); None: the whole range from the start. Validation
             and test sets always span the whole range.
     """

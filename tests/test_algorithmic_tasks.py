@@ -649,11 +649,23 @@ def test_a_curriculum_opens_the_training_ranges_evenly_then_keeps_them_whole() -
     assert batch.inputs.shape[1] == shape["length"] + 2 + shape["length"] * shape["repeats"] + 1
 
 
+def test_a_curriculum_on_associative_recall_opens_the_number_of_items() -> None:
+    task = AssociativeRecallTask(width=2, item_length=3, min_items=2, max_items=6)
+    dataset = BatchDataset(task, batches=10, batch_size=2, seed=0, curriculum_epochs=3)
+    # epoch e: at most 2 + ceil(4 (e + 1) / 3) items: 4, 5, 6, then 6 for good
+    for epoch, top in {0: 4, 1: 5, 2: 6, 5: 6}.items():
+        items = [dataset.curriculum_shape(epoch, generator(i))["length"] for i in range(200)]
+        assert (min(items), max(items)) == (2, top)
+    shape = dataset.curriculum_shape(0, generator(episode_seed(0, "train_batches", 0, 1)))
+    # K + 1 steps per item (a delimiter, its K rows), K + 2 for the query, K to answer
+    assert dataset[(0, 1)].inputs.shape[1] == shape["length"] * 4 + 5 + 3
+
+
 def test_a_curriculum_needs_ranges_to_widen_and_same_length_batches() -> None:
     from tasks.sequence_data import AlgorithmicDataModule
 
-    with pytest.raises(ValueError, match="associative_recall does not have"):
-        BatchDataset(AssociativeRecallTask(), batches=2, batch_size=2, seed=0, curriculum_epochs=3)
+    with pytest.raises(ValueError, match="priority_sort does not have"):
+        BatchDataset(PrioritySortTask(), batches=2, batch_size=2, seed=0, curriculum_epochs=3)
     with pytest.raises(ValueError, match="curriculum_epochs needs same_length_batches"):
         AlgorithmicDataModule(CopyTask(), same_length_batches=False, curriculum_epochs=3)
     with pytest.raises(ValueError, match="curriculum_epochs must be a positive integer"):
