@@ -172,6 +172,8 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "recall_curriculum": ("associative_recall_ff", [f"{DATA}curriculum_epochs", "10"],
                           "a curriculum: the items open up from 2-3 to 2-6 over the first 10 "
                           "epochs (8,000 episodes), from the config"),
+    "recall_lr1e-3": ("associative_recall_ff", ["--model.init_args.lr", "0.001"],
+                      "Adam's lr 1e-3 (Collier & Beel's), not 3e-3, from the config"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -181,7 +183,8 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "pytorch_ntm_init", "pytorch_ntm_recipe",
                                       "recall_recipe", "recipe", "recall_batch8", "anneal",
                                       "recall_anneal", "repeat_anneal", "anneal_cost",
-                                      "psort_cosine", "recall_curriculum")}  # fmt: skip
+                                      "psort_cosine", "recall_curriculum",
+                                      "recall_lr1e-3")}  # fmt: skip
 
 
 def fmt(value) -> str:
