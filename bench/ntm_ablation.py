@@ -174,6 +174,11 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                           "epochs (8,000 episodes), from the config"),
     "recall_lr1e-3": ("associative_recall_ff", ["--model.init_args.lr", "0.001"],
                       "Adam's lr 1e-3 (Collier & Beel's), not 3e-3, from the config"),
+    "recall_lr1e-3_anneal": ("associative_recall_ff",
+                             ["--model.init_args.lr", "0.001", *ANNEAL, *COST],
+                             "recall_lr1e-3 and anneal_cost: once solved, 20 more validations "
+                             "at a tenth of the rate, testing the checkpoint of lowest "
+                             "validation cost"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -184,7 +189,7 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "recall_recipe", "recipe", "recall_batch8", "anneal",
                                       "recall_anneal", "repeat_anneal", "anneal_cost",
                                       "psort_cosine", "recall_curriculum",
-                                      "recall_lr1e-3")}  # fmt: skip
+                                      "recall_lr1e-3", "recall_lr1e-3_anneal")}  # fmt: skip
 
 
 def fmt(value) -> str:
