@@ -55,6 +55,9 @@ BEFORE = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml")]
 # and the end of training before copy's and repeat copy's configs took AnnealWhenSolved (a stop
 # once solved, the checkpoint of lowest bit errors tested)
 STOP = ["--config", str(ROOT / "bench" / "ntm_stop_when_solved.yaml")]
+# associative recall's settings before its config took Adam 1e-3 and the training after solving
+# (2026-12-07), for the recall arms trained before
+RECALL_BEFORE = ["--model.init_args.lr", "0.003", *STOP]
 CONSTANT = [*BEFORE, *STOP, f"{MODEL}memory_init", "constant", f"{MODEL}initial_focus", "first",
             *VALUES]  # fmt: skip
 RANDOM = [*BEFORE, *STOP, f"{MODEL}memory_init", "learned_random", f"{MODEL}initial_focus", "first",
@@ -147,10 +150,10 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                     "longer sequences?)"),
     # the recipe on associative recall (the paper's feed-forward controller: the
     # initialisation changes the heads and the output layer only)
-    "recall_recipe": ("associative_recall_ff", RECIPE,
+    "recall_recipe": ("associative_recall_ff", [*RECALL_BEFORE, *RECIPE],
                       "pytorch-ntm's recipe on associative recall (feed-forward; its config "
                       "since)"),
-    "recall_batch8": ("associative_recall_ff", BATCH8,
+    "recall_batch8": ("associative_recall_ff", [*RECALL_BEFORE, *BATCH8],
                       "batch 8, from the config (the recipe): four times the updates for the "
                       "same 100k episodes, as repeat copy's batch8_updates arm"),
     # training on after solving at a tenth of the learning rate (from the configs)
@@ -162,23 +165,24 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "anneal_cost": ("copy", [*ANNEAL, *COST],
                     "anneal, and the tested checkpoint the one of lowest validation cost, not "
                     "the first of lowest bit errors"),
-    "recall_anneal": ("associative_recall_ff", [*ANNEAL, *COST],
+    "recall_anneal": ("associative_recall_ff", ["--model.init_args.lr", "0.003", *ANNEAL, *COST],
                       "anneal_cost on associative recall"),
     "repeat_anneal": ("repeat_copy", [*ANNEAL, *COST], "anneal_cost on repeat copy"),
     # priority sort is never solved: it trains its whole budget at a constant rate
     "psort_cosine": ("priority_sort_ff", ["--model.init_args.lr_decay", "cosine"],
                      "the learning rate along half a cosine down to a tenth at the budget "
                      "(300k sequences), not constant"),
-    "recall_curriculum": ("associative_recall_ff", [f"{DATA}curriculum_epochs", "10"],
+    "recall_curriculum": ("associative_recall_ff",
+                          [*RECALL_BEFORE, f"{DATA}curriculum_epochs", "10"],
                           "a curriculum: the items open up from 2-3 to 2-6 over the first 10 "
                           "epochs (8,000 episodes), from the config"),
-    "recall_lr1e-3": ("associative_recall_ff", ["--model.init_args.lr", "0.001"],
+    "recall_lr1e-3": ("associative_recall_ff", [*STOP, "--model.init_args.lr", "0.001"],
                       "Adam's lr 1e-3 (Collier & Beel's), not 3e-3, from the config"),
     "recall_lr1e-3_anneal": ("associative_recall_ff",
                              ["--model.init_args.lr", "0.001", *ANNEAL, *COST],
                              "recall_lr1e-3 and anneal_cost: once solved, 20 more validations "
                              "at a tenth of the rate, testing the checkpoint of lowest "
-                             "validation cost"),
+                             "validation cost (associative recall's config since)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
