@@ -183,6 +183,9 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                              "recall_lr1e-3 and anneal_cost: once solved, 20 more validations "
                              "at a tenth of the rate, testing the checkpoint of lowest "
                              "validation cost (associative recall's config since)"),
+    "recall_lr2e-3": ("associative_recall_ff", ["--model.init_args.lr", "0.002"],
+                      "Adam's lr 2e-3, between 1e-3 and 3e-3, from the config (1e-3 and the "
+                      "training after solving)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -193,7 +196,8 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "recall_recipe", "recipe", "recall_batch8", "anneal",
                                       "recall_anneal", "repeat_anneal", "anneal_cost",
                                       "psort_cosine", "recall_curriculum",
-                                      "recall_lr1e-3", "recall_lr1e-3_anneal")}  # fmt: skip
+                                      "recall_lr1e-3", "recall_lr1e-3_anneal",
+                                      "recall_lr2e-3")}  # fmt: skip
 
 
 def fmt(value) -> str:
