@@ -184,8 +184,8 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                              "at a tenth of the rate, testing the checkpoint of lowest "
                              "validation cost (associative recall's config since)"),
     "recall_lr2e-3": ("associative_recall_ff", ["--model.init_args.lr", "0.002"],
-                      "Adam's lr 2e-3, between 1e-3 and 3e-3, from the config (1e-3 and the "
-                      "training after solving)"),
+                      "Adam's lr 2e-3, between 1e-3 and 3e-3, with the training after "
+                      "solving (associative recall's config since)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]

@@ -405,7 +405,9 @@ def main() -> None:
     parser.add_argument("--save-dir", default="runs/results", help="the runs' TensorBoard logs")
     parser.add_argument("--rerun", action="store_true", help="ignore cached results")
     parser.add_argument(
-        "--table-only", action="store_true", help="train nothing: tabulate the cached runs"
+        "--table-only",
+        action="store_true",
+        help="train nothing: tabulate the cached runs (and what --reuse takes over)",
     )
     parser.add_argument(
         "--reread", action="store_true",
@@ -437,6 +439,7 @@ def main() -> None:
             cached = cache["runs"].get(f"{task}/{seed}", {})
             if cached.get("protocol_hash") != digests[task] or args.rerun:
                 pending.append((task, seed))
+    reusable = list(pending)  # --reuse takes these over, whatever else the command does
     if args.table_only or args.reread or args.rekey:  # what would train is left out of the
         pending = []  # table too
     if args.rekey:  # a migration: the same configs, the task's settings now in the hash
@@ -473,11 +476,13 @@ def main() -> None:
 
     for path in args.reuse:  # the same protocol trained elsewhere: the same runs
         others = json.loads((ROOT / path).read_text())["runs"]
-        for task, seed in list(pending):
+        for task, seed in list(reusable):
             other = others.get(f"{task}/{seed}")
             if other and other.get("protocol_hash") == digests[task]:
                 record(task, seed, {**other, "reused_from": path.as_posix()})
-                pending.remove((task, seed))
+                reusable.remove((task, seed))
+                if (task, seed) in pending:
+                    pending.remove((task, seed))
 
     failed = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:

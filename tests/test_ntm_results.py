@@ -191,6 +191,37 @@ def test_reuse_takes_over_runs_of_the_same_protocol_only(tmp_path):
     assert "| copy | 1 | no | - | - | 0.50 |" in (tmp_path / "ntm.md").read_text()
 
 
+def test_table_only_still_takes_over_reused_runs_and_trains_nothing_else(tmp_path):
+    """``--table-only --reuse``: seed 1 comes from the arm, seed 2 (in no file) is neither
+    trained nor tabulated, the cached seed 3 stays."""
+    script = runpy.run_path(str(SCRIPT))
+    extra = ["--model.init_args.model.init_args.compile", "false"]
+    args = script["argparse"].Namespace(max_time="00:00:00:01", extra=extra)
+    digest = script["task_protocol"]("copy", args)
+    run = {"task": "copy", "seed": 1, "final_val_bit_errors": 0.5, "final_val_cost_bits": 2.0,
+           "protocol_hash": digest}  # fmt: skip
+    arm = tmp_path / "arm.json"
+    arm.write_text(json.dumps({"runs": {"copy/1": run}}))
+    cached = {**run, "seed": 3, "final_val_bit_errors": 0.25}
+    (tmp_path / "ntm.json").write_text(json.dumps({"runs": {"copy/3": cached}}))
+
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--tasks", "copy", "--seeds", "1", "2", "3", "--table-only",
+         "--reuse", str(arm), "--out", str(tmp_path / "ntm"), "--save-dir", str(tmp_path / "runs"),
+         "--max-time", "00:00:00:01", "--", *extra],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "train.py" not in completed.stdout and not (tmp_path / "runs").exists()
+    runs = json.loads((tmp_path / "ntm.json").read_text())["runs"]
+    assert runs == {"copy/1": {**run, "reused_from": str(arm)}, "copy/3": cached}
+    table = (tmp_path / "ntm.md").read_text()
+    assert (
+        "| copy | 1 | no | - | - | 0.50 |" in table and "| copy | 3 | no | - | - | 0.25 |" in table
+    )
+    assert "| copy | 2 | 0/2 | 0/2 |" in table  # two seeds, none solved: seed 2 left out
+
+
 def test_a_table_of_more_runs_is_never_replaced(tmp_path):
     """Cached runs (nothing trains) tabulated over ``--out``'s table of more runs (its cache
     lost or mistyped): the command fails naming the file, which stays as it was."""
