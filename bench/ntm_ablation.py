@@ -166,7 +166,7 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                     "anneal, and the tested checkpoint the one of lowest validation cost, not "
                     "the first of lowest bit errors"),
     "recall_anneal": ("associative_recall_ff", ["--model.init_args.lr", "0.003", *ANNEAL, *COST],
-                      "anneal_cost on associative recall"),
+                      "anneal_cost on associative recall (at 3e-3)"),
     "repeat_anneal": ("repeat_copy", [*ANNEAL, *COST], "anneal_cost on repeat copy"),
     # priority sort is never solved: it trains its whole budget at a constant rate
     "psort_cosine": ("priority_sort_ff", ["--model.init_args.lr_decay", "cosine"],
@@ -175,9 +175,11 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "recall_curriculum": ("associative_recall_ff",
                           [*RECALL_BEFORE, f"{DATA}curriculum_epochs", "10"],
                           "a curriculum: the items open up from 2-3 to 2-6 over the first 10 "
-                          "epochs (8,000 episodes), from the config"),
+                          "epochs (8,000 episodes), from the config then (3e-3, a stop once "
+                          "solved)"),
     "recall_lr1e-3": ("associative_recall_ff", [*STOP, "--model.init_args.lr", "0.001"],
-                      "Adam's lr 1e-3 (Collier & Beel's), not 3e-3, from the config"),
+                      "Adam's lr 1e-3 (Collier & Beel's), not 3e-3, from the config then (a stop "
+                      "once solved)"),
     "recall_lr1e-3_anneal": ("associative_recall_ff",
                              ["--model.init_args.lr", "0.001", *ANNEAL, *COST],
                              "recall_lr1e-3 and anneal_cost: once solved, 20 more validations "
