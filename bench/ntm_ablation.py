@@ -55,9 +55,10 @@ BEFORE = ["--config", str(ROOT / "bench" / "ntm_before_recipe.yaml")]
 # and the end of training before copy's and repeat copy's configs took AnnealWhenSolved (a stop
 # once solved, the checkpoint of lowest bit errors tested)
 STOP = ["--config", str(ROOT / "bench" / "ntm_stop_when_solved.yaml")]
-# associative recall's settings before its config took Adam 1e-3 and the training after solving
+# associative recall's rate before its config took 2e-3 and the training after solving
 # (2026-12-07), for the recall arms trained before
-RECALL_BEFORE = ["--model.init_args.lr", "0.003", *STOP]
+RECALL_LR = ["--model.init_args.lr", "0.003"]
+RECALL_BEFORE = [*RECALL_LR, *STOP]
 CONSTANT = [*BEFORE, *STOP, f"{MODEL}memory_init", "constant", f"{MODEL}initial_focus", "first",
             *VALUES]  # fmt: skip
 RANDOM = [*BEFORE, *STOP, f"{MODEL}memory_init", "learned_random", f"{MODEL}initial_focus", "first",
@@ -165,10 +166,11 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "anneal_cost": ("copy", [*ANNEAL, *COST],
                     "anneal, and the tested checkpoint the one of lowest validation cost, not "
                     "the first of lowest bit errors"),
-    "recall_anneal": ("associative_recall_ff", ["--model.init_args.lr", "0.003", *ANNEAL, *COST],
+    "recall_anneal": ("associative_recall_ff", [*RECALL_LR, *ANNEAL, *COST],
                       "anneal_cost on associative recall (at 3e-3)"),
     "repeat_anneal": ("repeat_copy", [*ANNEAL, *COST], "anneal_cost on repeat copy"),
-    # priority sort is never solved: it trains its whole budget at a constant rate
+    # priority sort is never solved: it trained its whole budget at a constant rate (its
+    # config takes this arm's schedule since)
     "psort_cosine": ("priority_sort_ff", ["--model.init_args.lr_decay", "cosine"],
                      "the learning rate along half a cosine down to a tenth at the budget "
                      "(300k sequences), not constant"),

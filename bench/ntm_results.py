@@ -481,8 +481,7 @@ def main() -> None:
             if other and other.get("protocol_hash") == digests[task]:
                 record(task, seed, {**other, "reused_from": path.as_posix()})
                 reusable.remove((task, seed))
-                if (task, seed) in pending:
-                    pending.remove((task, seed))
+    pending = [item for item in pending if item in reusable]  # what was taken over: not trained
 
     failed = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
