@@ -200,6 +200,10 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "recall_val512": ("associative_recall_ff", [f"{DATA}val_episodes", "512"],
                       "associative recall's config with 512 validation episodes, not 128, for "
                       "the stop and the tested checkpoint"),
+    # every other task's config took pytorch-ntm's recipe; priority sort's never tried it
+    "psort_recipe": ("priority_sort_ff", RECIPE,
+                     "pytorch-ntm's recipe (its initialisation, uniform initial weights, read "
+                     "before write), as the other tasks' configs, with the config's cosine rate"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -212,7 +216,7 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "psort_cosine", "recall_curriculum",
                                       "recall_lr1e-3", "recall_lr1e-3_anneal",
                                       "recall_lr2e-3", "recall_anneal40",
-                                      "recall_val512")}  # fmt: skip
+                                      "recall_val512", "psort_recipe")}  # fmt: skip
 
 
 def fmt(value) -> str:
