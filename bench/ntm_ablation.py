@@ -204,6 +204,9 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     "psort_recipe": ("priority_sort_ff", RECIPE,
                      "pytorch-ntm's recipe (its initialisation, uniform initial weights, read "
                      "before write), as the other tasks' configs, with the config's cosine rate"),
+    # priority sort's collapses (psort_cosine's seed 2, the recipe's seed 1) happen at 3e-3
+    "psort_lr1e-3": ("priority_sort_ff", ["--model.init_args.lr", "0.001"],
+                     "the cosine from a peak of 1e-3 (down to 1e-4), not 3e-3"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -216,7 +219,8 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "psort_cosine", "recall_curriculum",
                                       "recall_lr1e-3", "recall_lr1e-3_anneal",
                                       "recall_lr2e-3", "recall_anneal40",
-                                      "recall_val512", "psort_recipe")}  # fmt: skip
+                                      "recall_val512", "psort_recipe",
+                                      "psort_lr1e-3")}  # fmt: skip
 
 
 def fmt(value) -> str:
