@@ -194,7 +194,7 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     # 20 validations at a tenth of the rate: train longer after solving, or judge "solved" and
     # choose the checkpoint on a validation set four times as large (less noise)
     "recall_anneal40": ("associative_recall_ff",
-                        ["--config", str(ROOT / "bench" / "ntm_anneal40.yaml")],
+                        ["--trainer.callbacks.init_args.validations_after", "40"],
                         "associative recall's config with 40 validations (32,000 episodes) at a "
                         "tenth of the rate after solving, not 20"),
     "recall_val512": ("associative_recall_ff", [f"{DATA}val_episodes", "512"],
