@@ -207,6 +207,12 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     # priority sort's collapses (psort_cosine's seed 2, the recipe's seed 1) happen at 3e-3
     "psort_lr1e-3": ("priority_sort_ff", ["--model.init_args.lr", "0.001"],
                      "the cosine from a peak of 1e-3 (down to 1e-4), not 3e-3"),
+    # more updates for the same sequences helped copy and repeat copy (batch8, batch8_updates)
+    "psort_batch16": ("priority_sort_ff", [f"{DATA}batch_size", "16",
+                                           f"{DATA}train_batches_per_epoch", "50",
+                                           "--trainer.max_steps", "18750"],
+                      "batch 16: twice the updates for the same 300k sequences (validation "
+                      "every 800 sequences; the cosine over the 18,750 steps)"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -220,7 +226,7 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "recall_lr1e-3", "recall_lr1e-3_anneal",
                                       "recall_lr2e-3", "recall_anneal40",
                                       "recall_val512", "psort_recipe",
-                                      "psort_lr1e-3")}  # fmt: skip
+                                      "psort_lr1e-3", "psort_batch16")}  # fmt: skip
 
 
 def fmt(value) -> str:
