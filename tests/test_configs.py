@@ -118,3 +118,44 @@ def test_the_cli_reports_an_unknown_config_by_name(capsys, monkeypatch):
         main()  # sys.argv, as the console script runs it
     assert exit_info.value.code == 2
     assert "shipped configs:" in capsys.readouterr().err
+
+
+def test_expand_writes_a_nested_null_into_the_class_init_args():
+    inner = "--model.init_args.model"
+    assert expand_config_args([f"{inner}.init_args.head_clip", "null", "fit"])[:2] == [
+        inner,
+        '{"init_args": {"head_clip": null}}',
+    ]
+    assert expand_config_args([f"{inner}.init_args.head_clip=~"]) == [
+        inner,
+        '{"init_args": {"head_clip": null}}',
+    ]
+    # other values, one level deep, a dotted name and a missing value: for the parser
+    kept = [
+        [f"{inner}.init_args.head_clip", "20"],
+        ["--model.init_args.lr_decay", "null"],
+        [f"{inner}.init_args.a.b", "null"],
+        [f"{inner}.init_args.head_clip"],
+    ]
+    for argv in kept:
+        assert expand_config_args(argv) == argv
+    assert expand_config_args([f"{inner}.init_args.head_clip=20"]) == [
+        f"{inner}.init_args.head_clip",
+        "20",
+    ]
+
+
+def test_the_cli_sets_a_nested_option_to_null_and_keeps_the_rest(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["memnets"])
+    model = "--model.init_args.model.init_args"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", "ntm_associative_recall_ff", f"{model}.parameter_init", "null",
+              f"{model}.head_clip", "5", "--print_config"])  # fmt: skip
+    assert exit_info.value.code in (0, None)
+    printed = yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]["model"]
+    # the config sets parameter_init: pytorch_ntm, controller: feedforward
+    assert printed["class_path"] == "memnets.ntm.NTM"
+    assert printed["init_args"]["parameter_init"] is None
+    assert printed["init_args"]["head_clip"] == 5.0
+    assert printed["init_args"]["controller"] == "feedforward"
+    assert printed["init_args"]["initial_focus"] == "uniform"

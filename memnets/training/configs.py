@@ -24,6 +24,7 @@ Standard library and PyYAML only: no torch, no Lightning.
 from __future__ import annotations
 
 import importlib.resources
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -134,9 +135,38 @@ def config_chain(value: str | os.PathLike) -> list[Path]:
     return chain
 
 
+YAML_NULLS = ("null", "Null", "NULL", "~")
+NESTED = ".init_args."
+
+
+def _nested_init_arg(option: str) -> bool:
+    """An option into a class's arguments inside another class's: ``--model.init_args.model.
+    init_args.head_clip`` (one plain name after the last ``.init_args.``)."""
+    return (
+        option.startswith("--")
+        and option.count(NESTED) >= 2
+        and "." not in option.rpartition(NESTED)[2]
+    )
+
+
+def _null_as_init_args(option: str, value: str | None) -> list[str]:
+    """``--A.init_args.B.init_args.name null`` as ``--A.init_args.B '{"init_args": {"name":
+    null}}'``: jsonargparse 4.x rejects null for an option nested that deep (it validates the
+    string "None"), but takes it inside the class's ``init_args``. Any other value, or a
+    missing one, is left as it is for the parser."""
+    if value is None:
+        return [option]
+    if value not in YAML_NULLS:
+        return [option, value]
+    prefix, _, name = option.rpartition(NESTED)
+    return [prefix, json.dumps({"init_args": {name: None}})]
+
+
 def expand_config_args(argv: Sequence[str]) -> list[str]:
     """``argv`` with each ``--config X`` (also ``--config=X``, ``-c X``, ``-c=X``) resolved
-    by :func:`resolve_config` and preceded by its bases: ``--config ROOT ... --config X``.
+    by :func:`resolve_config` and preceded by its bases: ``--config ROOT ... --config X``;
+    and each ``--A.init_args.B.init_args.name null`` as ``--A.init_args.B '{"init_args":
+    {"name": null}}'``, which jsonargparse accepts where it rejects the first.
 
     The other arguments and their order are kept, so later configs and options still override
     earlier ones. A ``--config`` with no value, or with YAML text instead of a file
@@ -146,6 +176,11 @@ def expand_config_args(argv: Sequence[str]) -> list[str]:
     arguments = iter(argv)
     for argument in arguments:
         option, equals, value = argument.partition("=")
+        if _nested_init_arg(option):
+            if not equals:
+                value = next(arguments, None)
+            expanded += _null_as_init_args(option, value)
+            continue
         if option not in CONFIG_OPTIONS:
             expanded.append(argument)
             continue
