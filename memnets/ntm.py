@@ -69,6 +69,7 @@ __all__ = [
 
 INITIAL_FOCUS = 10.0  # logit of the focused slot in the initial read and write weights
 MEMORY_INITS = ("constant", "learned", "random", "learned_random")
+PARAMETER_INITS = ("pytorch_ntm", "pytorch_ntm_wide")
 # The revision of the numbers an NTM configuration produces: bumped by a change of the
 # mathematics, so that cached results of earlier code are not reused (bench/protocols.py).
 REVISION = 1
@@ -186,15 +187,20 @@ def _check_shift_range(shift_range: int) -> None:
         )
 
 
-def _init_like_pytorch_ntm(cell: NTMCell, controller_input: int) -> None:
+def _init_like_pytorch_ntm(cell: NTMCell, controller_input: int, *, wide: bool) -> None:
     """pytorch-ntm's initialisation (loudinthecloud/pytorch-ntm), in place: the LSTM's weights
     uniform in +-5 / sqrt(controller inputs + units) (every layer), its biases 0; each head's
     rows of the head projection Xavier-uniform with gain 1.4 (fan-out: one head's
     parameters), their biases N(0, 0.01^2); the output layer Xavier-uniform, biases N(0,
-    0.01^2). A feed-forward controller keeps PyTorch's initialisation."""
+    0.01^2). A feed-forward controller keeps PyTorch's initialisation unless ``wide``: then its
+    layer takes the LSTM's rule (pytorch-ntm has no feed-forward controller)."""
     with torch.no_grad():
+        bound = 5 / (controller_input + cell.controller_size) ** 0.5
+        if cell.controller_kind == "feedforward" and wide:
+            layer = cell.controller[0]  # Linear, then Tanh
+            layer.weight.uniform_(-bound, bound)
+            layer.bias.zero_()
         if cell.controller_kind == "lstm":
-            bound = 5 / (controller_input + cell.controller_size) ** 0.5
             for layer in [cell.controller, *cell.upper_layers]:
                 for name, parameter in layer.named_parameters():
                     if name.startswith("weight"):
@@ -240,7 +246,7 @@ class NTMCell(nn.Module):
         head_clip: float | None,
         forget_bias: float | None,
         controller_layers: int,
-        parameter_init: Literal["pytorch_ntm"] | None,
+        parameter_init: Literal["pytorch_ntm", "pytorch_ntm_wide"] | None,
     ) -> None:
         super().__init__()
         for name, value in [
@@ -274,9 +280,10 @@ class NTMCell(nn.Module):
         for name, value in [("cosine_eps", cosine_eps), ("head_clip", head_clip)]:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be None or a positive number, got {value!r}")
-        if parameter_init not in (None, "pytorch_ntm"):
+        if parameter_init is not None and parameter_init not in PARAMETER_INITS:
             raise ValueError(
-                f"parameter_init must be None (PyTorch's) or 'pytorch_ntm', got {parameter_init!r}"
+                f"parameter_init must be None (PyTorch's) or one of {PARAMETER_INITS}, got "
+                f"{parameter_init!r}"
             )
         if forget_bias is not None and controller != "lstm":
             raise ValueError(
@@ -310,8 +317,10 @@ class NTMCell(nn.Module):
         self.read_head = ReadHead(num_heads=num_read_heads, **head_args)
         self.write_head = WriteHead(num_heads=num_write_heads, **head_args)
         self.output = nn.Linear(controller_size + num_read_heads * memory_width, output_size)
-        if parameter_init == "pytorch_ntm":
-            _init_like_pytorch_ntm(self, controller_input)
+        if parameter_init in PARAMETER_INITS:
+            _init_like_pytorch_ntm(
+                self, controller_input, wide=parameter_init == "pytorch_ntm_wide"
+            )
         if forget_bias is not None:  # the forget gates' bias (i, f, g, o): b_ih + b_hh
             with torch.no_grad():
                 gate = slice(controller_size, 2 * controller_size)
@@ -733,7 +742,8 @@ class NTM(nn.Module):
     the top layer's output feeding the heads and the output layer; the state's (h, c) are
     then (B, L, C); ``parameter_init`` ``"pytorch_ntm"``: the controller (LSTM), head and
     output layers initialised as pytorch-ntm does (wider than PyTorch's defaults; see
-    ``_init_like_pytorch_ntm``), None: PyTorch's defaults.
+    ``_init_like_pytorch_ntm``), ``"pytorch_ntm_wide"`` the same and a feed-forward
+    controller's layer too, by the LSTM's rule; None: PyTorch's defaults.
 
     ``compile=True`` runs training steps (grad enabled, module in training mode, no internals
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,
@@ -765,7 +775,7 @@ class NTM(nn.Module):
         head_clip: float | None = None,
         forget_bias: float | None = None,
         controller_layers: int = 1,
-        parameter_init: Literal["pytorch_ntm"] | None = None,
+        parameter_init: Literal["pytorch_ntm", "pytorch_ntm_wide"] | None = None,
         batch_first: bool = True,
         compile: bool = False,
         compile_chunk: int = 1,

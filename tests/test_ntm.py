@@ -266,6 +266,23 @@ def test_pytorch_ntm_initialisation_widens_controller_heads_and_output() -> None
         _small(parameter_init="xavier")
 
 
+def test_pytorch_ntm_wide_also_widens_a_feed_forward_controller() -> None:
+    # input 3 + 1 read x width 4 = 7 controller inputs, 6 units: +-5 / sqrt(13) ~ 1.39, where
+    # PyTorch's Linear draws within 1 / sqrt(7) ~ 0.38
+    wide = _small(controller="feedforward", parameter_init="pytorch_ntm_wide").cell.controller[0]
+    assert 1 / 7**0.5 < wide.weight.abs().max() <= 5 / 13**0.5
+    assert wide.bias.abs().max() == 0
+    plain = _small(controller="feedforward", parameter_init="pytorch_ntm").cell.controller[0]
+    default = _small(controller="feedforward").cell.controller[0]
+    assert torch.equal(plain.weight, default.weight)  # 'pytorch_ntm' keeps PyTorch's here
+    assert plain.weight.abs().max() <= 1 / 7**0.5
+    # on an LSTM the two are one initialisation
+    lstm = [
+        _small(parameter_init=name).state_dict() for name in ("pytorch_ntm", "pytorch_ntm_wide")
+    ]
+    assert all(torch.equal(lstm[0][key], lstm[1][key]) for key in lstm[0])
+
+
 def test_learned_random_memory_is_a_trainable_random_start() -> None:
     model = _small(memory_init="learned_random")
     memory = model.cell.initial_memory
