@@ -196,17 +196,16 @@ def _init_like_pytorch_ntm(cell: NTMCell, controller_input: int, *, wide: bool) 
     layer takes the LSTM's rule (pytorch-ntm has no feed-forward controller)."""
     with torch.no_grad():
         bound = 5 / (controller_input + cell.controller_size) ** 0.5
-        if cell.controller_kind == "feedforward" and wide:
-            layer = cell.controller[0]  # Linear, then Tanh
-            layer.weight.uniform_(-bound, bound)
-            layer.bias.zero_()
         if cell.controller_kind == "lstm":
-            for layer in [cell.controller, *cell.upper_layers]:
-                for name, parameter in layer.named_parameters():
-                    if name.startswith("weight"):
-                        parameter.uniform_(-bound, bound)
-                    else:
-                        parameter.zero_()
+            layers = [cell.controller, *cell.upper_layers]
+        else:  # Linear, then Tanh
+            layers = [cell.controller[0]] if wide else []
+        for layer in layers:
+            for name, parameter in layer.named_parameters():
+                if name.startswith("weight"):
+                    parameter.uniform_(-bound, bound)
+                else:
+                    parameter.zero_()
         for head in (cell.read_head, cell.write_head):
             fan_in, fan_out = head.projection.in_features, sum(head.parameter_sizes())
             bound = 1.4 * (6 / (fan_in + fan_out)) ** 0.5
