@@ -214,6 +214,18 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                       "batch 16: twice the updates for the same 300k sequences (validation "
                       "every 800 sequences; the cosine over the 18,750 steps). Seeds 1-2: seed 0 "
                       "sat at chance (53-64 val bit errors) for 67k sequences and was stopped"),
+    # the paper's other priority-sort architecture (table 2), with the config's cosine rate
+    "psort_lstm2": ("priority_sort_ff", ["--model.init_args.model.init_args.controller", "lstm",
+                                         "--model.init_args.model.init_args.controller_size",
+                                         "100",
+                                         "--model.init_args.model.init_args.controller_layers",
+                                         "2",
+                                         "--model.init_args.model.init_args.num_read_heads", "5",
+                                         "--model.init_args.model.init_args.num_write_heads",
+                                         "5"],
+                    "the paper's LSTM controller of 2 x 100 with 5 read + 5 write heads (its "
+                    "table 2; ntm_priority_sort_lstm2.yaml) instead of feed-forward 512 with "
+                    "8 + 8, with the config's cosine rate"),
 }  # fmt: skip
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
@@ -228,6 +240,7 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "recall_lr2e-3", "recall_anneal40",
                                       "recall_val512", "psort_recipe",
                                       "psort_lr1e-3", "psort_batch16")}  # fmt: skip
+ARM_SEEDS["psort_lstm2"] = [0, 1]  # about 1.5 h a run on 2 cores
 
 
 def fmt(value) -> str:
