@@ -12,7 +12,6 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from memnets.training.cli import main
-from memnets.training.migrate import NTM_ARGUMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -167,15 +166,12 @@ def test_every_ntm_config_trains_one_step(config, tmp_path):
 def test_a_run_from_before_the_model_was_injected_still_tests(tmp_path):
     """A checkpoint and config.yaml in the old flat layout (the model's arguments on the
     LightningModule, sizes written out) load in ``test`` and in evaluate.py."""
+    from tiny_runs import to_flat_layout
+
     main(["fit", *TINY, "--trainer.logger.init_args.save_dir", str(tmp_path)])
     run = tmp_path / "ntm_copy" / "version_0"
     last = run / "checkpoints" / "last.ckpt"
-    checkpoint = torch.load(last, weights_only=False)
-    hparams = checkpoint["hyper_parameters"]
-    model = hparams.pop("model")["init_args"]
-    model = {name: value for name, value in model.items() if name in NTM_ARGUMENTS}
-    hparams.update(model, input_size=9, output_size=8)  # the old flat layout
-    torch.save(checkpoint, last)
+    model = to_flat_layout(last, input_size=9, output_size=8)
     config = yaml.safe_load((run / "config.yaml").read_text())
     config["model"]["init_args"].pop("model")
     config["model"]["init_args"].update(model, input_size=9, output_size=8)

@@ -60,3 +60,19 @@ def tiny_qa(generated_dir: Path) -> list[str]:
         "--data.generated_test_questions", "20",
         "--data.batch_size", "8",
     ]  # fmt: skip
+
+
+def to_flat_layout(checkpoint: Path, *, input_size: int, output_size: int) -> dict:
+    """Rewrite an NTM checkpoint in the layout from before the model was injected (the model's
+    arguments on the LightningModule, the sizes written out); returns those arguments."""
+    import torch
+
+    from memnets.training.migrate import NTM_ARGUMENTS
+
+    saved = torch.load(checkpoint, weights_only=False)
+    hparams = saved["hyper_parameters"]
+    model = hparams.pop("model")["init_args"]
+    model = {name: value for name, value in model.items() if name in NTM_ARGUMENTS}
+    hparams.update(model, input_size=input_size, output_size=output_size)
+    torch.save(saved, checkpoint)
+    return model
