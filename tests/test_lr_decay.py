@@ -1,7 +1,7 @@
 """The sequence module's ``lr_decay: cosine`` through the real CLI on a tiny NTM: the logged
 learning rate follows half a cosine to ``lr_final_fraction`` at ``max_steps`` (expected values
-computed here from the formula), a stopped run resumes exactly, AnnealWhenSolved scales the
-schedule, and bad settings are named."""
+computed here from the formula), a linear warm-up multiplies it (or stands alone), a stopped
+run resumes exactly, AnnealWhenSolved scales the schedule, and bad settings are named."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from test_annealing import ANNEAL, learning_rates
 from test_resume import NTM, NTM_NAME, assert_same_run, checkpoint, fit
 
-from memnets.training.sequence_module import cosine_factor
+from memnets.training.sequence_module import cosine_factor, warmup_factor
 
 LR = 0.004
 STEPS = 8  # NTM's max_steps
@@ -32,6 +32,22 @@ def test_the_cosine_factor_by_hand():
     assert cosine_factor(8, steps=8, final=0.25) == pytest.approx(0.25)
     assert cosine_factor(12, steps=8, final=0.25) == pytest.approx(0.25)  # after: the floor
     assert cosine_factor(2, steps=8, final=0.0) == pytest.approx((1 + math.sqrt(0.5)) / 2)
+
+
+def test_the_warmup_factor_by_hand():
+    assert [warmup_factor(step, steps=4) for step in range(6)] == [0.25, 0.5, 0.75, 1, 1, 1]
+    assert warmup_factor(0, steps=1) == 1.0
+
+
+@pytest.mark.parametrize("decay", [True, False])
+def test_the_warmup_raises_the_rate_linearly_then_the_cosine_goes_on(tmp_path, decay):
+    options = COSINE if decay else ["--model.init_args.lr", str(LR)]
+    assert fit(NTM, tmp_path, *options, "--model.init_args.lr_warmup_steps", "3") == 0
+    logged = learning_rates(tmp_path / NTM_NAME)
+    assert sorted(logged) == list(range(STEPS))
+    for step, value in logged.items():  # by hand: 1/3, 2/3, then the whole rate
+        warm = min(1.0, (step + 1) / 3)
+        assert value == pytest.approx((expected(step) if decay else LR) * warm), step
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +91,8 @@ def test_annealing_scales_the_schedule_from_the_first_solved_validation(tmp_path
     [
         (["--model.init_args.lr_final_fraction", "1.5"],
          "lr_final_fraction must be in [0, 1], got 1.5"),
+        (["--model.init_args.lr_warmup_steps", "0"],
+         "lr_warmup_steps must be an integer >= 1, got 0"),
         (["--trainer.max_steps", "-1", "--trainer.max_epochs", "1"],
          "lr_decay 'cosine' decays over trainer.max_steps, which is -1: set --trainer.max_steps"),
     ],

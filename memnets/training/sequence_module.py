@@ -88,6 +88,17 @@ def cosine_factor(step: int, *, steps: int, final: float) -> float:
     return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def warmup_factor(step: int, *, steps: int) -> float:
+    """The learning rate's factor after ``step`` updates of a linear warm-up over ``steps``:
+    ``(step + 1) / steps`` (the first update at ``1 / steps`` of the rate), 1 from ``steps - 1``
+    on."""
+    return min(1.0, (step + 1) / steps)
+
+
+def _product(factors: list, step: int) -> float:
+    return math.prod(factor(step) for factor in factors)
+
+
 def make_optimizer(module: lightning.LightningModule) -> torch.optim.Optimizer:
     """The optimiser named by ``module.hparams`` (optimizer, lr, momentum, rmsprop_alpha,
     weight_decay) over its parameters: RMSprop, or Adam, fused (one kernel for the whole
@@ -133,7 +144,9 @@ class SequenceTaskModule(lightning.LightningModule):
     it must stay None. ``lr_decay``: None (the default) keeps the rate; ``"cosine"`` lowers it
     every step along half a cosine to ``lr_final_fraction`` of it (None: 0.1) at
     ``trainer.max_steps`` (a task that is never solved, such as priority sort, trains its whole
-    budget). Both default to None, so that configs resolved before they existed keep their
+    budget). ``lr_warmup_steps``: None (the default) starts at the full rate; N raises it
+    linearly over the first N updates (times the cosine when both are set). All three default
+    to None, so that configs resolved before they existed keep their
     protocol hashes (``bench/protocols.py``).
     """
 
@@ -150,6 +163,7 @@ class SequenceTaskModule(lightning.LightningModule):
         loss_reduction: Literal["bit", "sequence"] = "sequence",
         lr_decay: Literal["cosine"] | None = None,
         lr_final_fraction: float | None = None,
+        lr_warmup_steps: int | None = None,
     ) -> None:
         super().__init__()
         if optimizer not in ("adam", "rmsprop"):
@@ -160,6 +174,10 @@ class SequenceTaskModule(lightning.LightningModule):
             raise ValueError(f"lr_decay must be null or 'cosine', got {lr_decay!r}")
         if lr_final_fraction is not None and not 0.0 <= lr_final_fraction <= 1.0:
             raise ValueError(f"lr_final_fraction must be in [0, 1], got {lr_final_fraction}")
+        if lr_warmup_steps is not None and (
+            not isinstance(lr_warmup_steps, int) or lr_warmup_steps < 1
+        ):
+            raise ValueError(f"lr_warmup_steps must be an integer >= 1, got {lr_warmup_steps!r}")
         if run_seeds is not None:
             raise ValueError(
                 "runs trained together (run_seeds) are implemented for the QA module only; "
@@ -246,17 +264,23 @@ class SequenceTaskModule(lightning.LightningModule):
 
     def configure_optimizers(self):
         optimizer = make_optimizer(self)
-        if self.hparams.get("lr_decay") is None:
-            return optimizer
-        steps = self.trainer.max_steps
-        if steps is None or steps <= 0:
-            raise ValueError(
-                f"lr_decay {self.hparams.lr_decay!r} decays over trainer.max_steps, which is "
-                f"{steps}: set --trainer.max_steps"
+        factors = []
+        if self.hparams.get("lr_decay") is not None:
+            steps = self.trainer.max_steps
+            if steps is None or steps <= 0:
+                raise ValueError(
+                    f"lr_decay {self.hparams.lr_decay!r} decays over trainer.max_steps, which "
+                    f"is {steps}: set --trainer.max_steps"
+                )
+            final = self.hparams.lr_final_fraction
+            factors.append(
+                partial(cosine_factor, steps=steps, final=0.1 if final is None else final)
             )
-        final = self.hparams.lr_final_fraction
-        factor = partial(cosine_factor, steps=steps, final=0.1 if final is None else final)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        if self.hparams.get("lr_warmup_steps") is not None:
+            factors.append(partial(warmup_factor, steps=self.hparams.lr_warmup_steps))
+        if not factors:
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(_product, factors))
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
