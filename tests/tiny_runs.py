@@ -7,6 +7,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def tiny_ntm_model(*, heads: int | None = None) -> list[str]:
+    """An NTM shrunk to seconds: an 8-unit controller over a 6 x 4 memory, no compile
+    (``heads``: that many read and write heads, else the config's)."""
+    model = "--model.init_args.model.init_args."
+    sizes = [f"{model}num_read_heads", str(heads), f"{model}num_write_heads", str(heads)]
+    return [
+        f"{model}compile", "false", f"{model}controller_size", "8",
+        f"{model}memory_slots", "6", f"{model}memory_width", "4",
+        *(sizes if heads is not None else []),
+    ]  # fmt: skip
+
+
 def tiny_ntm(*, batches_per_epoch: int, episodes: int) -> list[str]:
     """``configs/ntm_copy.yaml`` shrunk to seconds: an 8-unit controller over a 6 x 4 memory,
     copy sequences of width 4 and length at most 3, batch 4, ``batches_per_epoch`` training
@@ -14,10 +26,7 @@ def tiny_ntm(*, batches_per_epoch: int, episodes: int) -> list[str]:
     generalisation sets."""
     return [
         "--config", str(ROOT / "configs" / "ntm_copy.yaml"),
-        "--model.init_args.model.init_args.compile", "false",
-        "--model.init_args.model.init_args.controller_size", "8",
-        "--model.init_args.model.init_args.memory_slots", "6",
-        "--model.init_args.model.init_args.memory_width", "4",
+        *tiny_ntm_model(),
         "--data.task.init_args.width", "4",
         "--data.task.init_args.max_length", "3",
         "--data.batch_size", "4",
