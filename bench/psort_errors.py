@@ -13,7 +13,8 @@ settings; seed ``--seed``, not the validation or test sets' streams), runs the m
   output's, or further), and blends that match no input;
 * the mean gap between an output's target priority and the nearest other priority (above or
   below), at outputs with a wrong bit and at outputs without: a model that blends neighbours
-  fails where priorities are close.
+  fails where priorities are close;
+* each read head's largest weight at the output steps (how sharply it reads).
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def error_report(model, task: PrioritySortTask, inputs_count: int, episodes: int
     }
 
 
+def read_focus(model, task: PrioritySortTask, episodes: int, seed: int) -> list[float]:
+    """Per read head, its largest weight over the slots at the output steps, averaged: 1 for a
+    head on one slot, 1/N for one spread over all N (the episodes of ``error_report``)."""
+    count = task.num_inputs
+    batch = task.make_batch(torch.Generator().manual_seed(seed), episodes, length=count)
+    with torch.no_grad():
+        _, _, internals = model(batch.inputs, return_internals=True)
+    weights = internals.read_weights[:, count + 1 :]  # (B, K, R, N)
+    return weights.max(-1).values.mean(dim=(0, 1)).tolist()  # (R,)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ckpt", required=True, help="a priority-sort checkpoint of train.py")
@@ -77,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     task = make_task(data["task_name"], **(data.get("task_config") or {}))
     model = load_model(args.ckpt, compile=False)
     report = error_report(model, task, task.num_inputs, args.episodes, args.seed)
+    focus = read_focus(model, task, args.episodes, args.seed)
     positions = " ".join(f"{value:.2f}" for value in report["bit_errors_per_position"])
     lines = [
         f"{args.ckpt}: {args.episodes} episodes of {task.num_inputs} inputs (seed {args.seed})",
@@ -87,6 +100,8 @@ def main(argv: list[str] | None = None) -> None:
         f"blends matching no input {report['blends']:.3f}",
         f"mean gap to the nearest other priority: {report['gap_at_wrong']:.3f} at outputs with a "
         f"wrong bit, {report['gap_at_right']:.3f} at outputs without",
+        "read heads' largest weight at the output steps (mean over steps and episodes): "
+        + " ".join(f"{value:.2f}" for value in focus),
     ]
     print("\n".join(lines))
     if args.out is not None:

@@ -79,6 +79,9 @@ def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, c
     script(["--ckpt", last, "--episodes", "8", "--out", str(report)])
     out = capsys.readouterr().out
     assert "8 episodes of 20 inputs" in out and "blends matching no input" in out
+    focus = out.splitlines()[-1].rpartition(": ")[2].split()  # the one read head's
+    assert out.splitlines()[-1].startswith("read heads' largest weight") and len(focus) == 1
+    assert 1 / 6 <= float(focus[0]) <= 1  # between spread over the 6 slots and on one
     written = report.read_text().splitlines()
     assert written[0].startswith("$ python bench/psort_errors.py --ckpt") and written[1:] == [
         line for line in out.splitlines() if line
