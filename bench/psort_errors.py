@@ -23,18 +23,21 @@ import argparse
 from pathlib import Path
 
 import torch
-from memnets_tasks.algorithmic import PrioritySortTask, make_task
+from memnets_tasks.algorithmic import PrioritySortTask
 
-from memnets.training.checkpoints import load_model
+from memnets.training.checkpoints import load_data_module, load_model
 
 
-def error_report(model, task: PrioritySortTask, inputs_count: int, episodes: int, seed: int):
-    """The figures above as a dict, from ``episodes`` episodes of ``inputs_count`` inputs."""
-    batch = task.make_batch(torch.Generator().manual_seed(seed), episodes, length=inputs_count)
-    outputs = min(task.num_outputs, inputs_count)
+def episodes(task: PrioritySortTask, count: int, seed: int):
+    """``count`` fresh episodes of the task's training length (one batch)."""
+    return task.make_batch(torch.Generator().manual_seed(seed), count, length=task.num_inputs)
+
+
+def error_report(logits, batch, task: PrioritySortTask) -> dict:
+    """The figures above as a dict, from a model's ``logits`` (B, T, W) on ``batch``."""
+    inputs_count = task.num_inputs
     start = inputs_count + 1  # the first output step
-    with torch.no_grad():
-        logits, _ = model(batch.inputs)  # (B, T, W)
+    outputs = batch.inputs.shape[1] - start  # K
     predicted = (logits[:, start:] > 0).float()  # (B, K, W)
     wrong = predicted != (batch.targets[:, start:] > 0.5)  # (B, K, W)
     vectors = batch.inputs[:, :inputs_count, : task.width]  # (B, N, W)
@@ -48,8 +51,10 @@ def error_report(model, task: PrioritySortTask, inputs_count: int, episodes: int
     nearest = torch.where(matches, ranks_away, inputs_count).min(-1).values  # (B, K)
     right = ~wrong.any(-1)  # (B, K)
     other_input = matches.any(-1) & ~right  # (B, K): exactly an input, not the target
-    below = ranked[:, :outputs] - ranked[:, 1 : outputs + 1]  # (B, K): to the next lower
-    above = torch.cat([torch.full_like(below[:, :1], float("inf")), below[:, :-1]], dim=1)
+    edge = torch.full_like(ranked[:, :1], float("inf"))  # (B, 1): no neighbour on that side
+    steps = ranked[:, :-1] - ranked[:, 1:]  # (B, N - 1): between neighbours
+    below = torch.cat([steps, edge], dim=1)[:, :outputs]  # (B, K): to the next lower
+    above = torch.cat([edge, steps], dim=1)[:, :outputs]  # (B, K): to the next higher
     gaps = torch.minimum(below, above)  # (B, K): to the nearest other priority
     return {
         "bit_errors_per_position": wrong.sum(-1).float().mean(0).tolist(),
@@ -63,14 +68,11 @@ def error_report(model, task: PrioritySortTask, inputs_count: int, episodes: int
     }
 
 
-def read_focus(model, task: PrioritySortTask, episodes: int, seed: int) -> list[float]:
-    """Per read head, its largest weight over the slots at the output steps, averaged: 1 for a
-    head on one slot, 1/N for one spread over all N (the episodes of ``error_report``)."""
-    count = task.num_inputs
-    batch = task.make_batch(torch.Generator().manual_seed(seed), episodes, length=count)
-    with torch.no_grad():
-        _, _, internals = model(batch.inputs, return_internals=True)
-    weights = internals.read_weights[:, count + 1 :]  # (B, K, R, N)
+def read_focus(read_weights, task: PrioritySortTask) -> list[float]:
+    """Per read head, its largest weight over the slots at the output steps, averaged over
+    steps and episodes (``read_weights`` (B, T, R, N)): 1 for a head on one slot, 1/N for one
+    spread over all N."""
+    weights = read_weights[:, task.num_inputs + 1 :]  # (B, K, R, N)
     return weights.max(-1).values.mean(dim=(0, 1)).tolist()  # (R,)
 
 
@@ -81,15 +83,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=12345, help="the episodes' generator seed")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
+    if args.episodes < 1:
+        raise SystemExit(f"--episodes must be at least 1, got {args.episodes}")
     torch.set_num_threads(1)
-    saved = torch.load(args.ckpt, map_location="cpu", weights_only=True)
-    data = saved.get("datamodule_hyper_parameters") or {}
-    if data.get("task_name") not in ("priority_sort", "sort"):
-        raise SystemExit(f"{args.ckpt} is not a priority-sort run (task {data.get('task_name')!r})")
-    task = make_task(data["task_name"], **(data.get("task_config") or {}))
+    task = getattr(load_data_module(args.ckpt), "task", None)
+    if not isinstance(task, PrioritySortTask):
+        name = getattr(task, "name", None)
+        raise SystemExit(f"{args.ckpt} is not a priority-sort run (task {name!r})")
     model = load_model(args.ckpt, compile=False)
-    report = error_report(model, task, task.num_inputs, args.episodes, args.seed)
-    focus = read_focus(model, task, args.episodes, args.seed)
+    batch = episodes(task, args.episodes, args.seed)
+    with torch.no_grad():
+        logits, _, internals = model(batch.inputs, return_internals=True)  # (B, T, W), ...
+    report = error_report(logits, batch, task)
+    focus = read_focus(internals.read_weights, task)
     positions = " ".join(f"{value:.2f}" for value in report["bit_errors_per_position"])
     lines = [
         f"{args.ckpt}: {args.episodes} episodes of {task.num_inputs} inputs (seed {args.seed})",

@@ -7,8 +7,9 @@ from pathlib import Path
 import lightning
 import pytest
 import torch
-from tiny_runs import tiny_ntm, tiny_qa, to_flat_layout
+from tiny_runs import tiny_dnc, tiny_ntm, tiny_qa, to_flat_layout
 
+from memnets.dnc import DNC
 from memnets.memn2n import MemN2N
 from memnets.ntm import NTM
 from memnets.training.checkpoints import load_model
@@ -53,6 +54,12 @@ def test_overrides_change_the_models_arguments_and_an_unknown_one_is_named(tmp_p
     assert load_model(last, batch_first=False).batch_first is False
     with pytest.raises(ValueError, match=r"NTM takes no argument hidden_size .*last\.ckpt"):
         load_model(last, hidden_size=3)
+    with pytest.raises(ValueError, match=r"weights in .*last\.ckpt do not fit NTM\(.*"):
+        load_model(last, memory_width=5)  # another shape
+    with pytest.raises(ValueError, match=r"run=0, but .*last\.ckpt holds one run"):
+        load_model(last, run=0)
+    with pytest.raises(ValueError, match="map_location must be a device name"):
+        load_model(last, map_location={"cuda:0": "cpu"})
 
 
 def test_a_checkpoint_from_before_the_model_was_injected_loads(tmp_path):
@@ -72,16 +79,21 @@ def test_one_run_of_runs_trained_together_is_that_runs_memn2n(tmp_path):
          "--trainer.logger.init_args.save_dir", str(tmp_path)]
     )  # fmt: skip
     last = fitted.trainer.checkpoint_callback.last_model_path
+    module = fitted.model.eval()
+    assert not bool(module.softmax_on)  # saved in the linear start (1 epoch of 1)
     batch = fitted.datamodule.dataset("test").tensors.select(slice(0, 5))
     inputs = (batch.story, batch.question, batch.story_mask)
-    with torch.no_grad():
-        together = fitted.model.eval()(*inputs)  # (R, B, O)
+    with torch.no_grad():  # the module's evaluation path: (R, B, O)
+        together = module._logits(batch, softmax=False, per_run_data=False)
         for run in (0, 1):
-            model = load_model(last, run=run)
+            with pytest.warns(UserWarning, match=r"last\.ckpt was saved during the linear start"):
+                model = load_model(last, run=run)
             assert isinstance(model, MemN2N)
-            assert torch.allclose(model(*inputs), together[run], atol=1e-6)
-    with pytest.raises(ValueError, match=r"last\.ckpt holds 2 runs trained together"):
+            assert torch.allclose(model(*inputs, use_softmax=False), together[run], atol=1e-6)
+    with pytest.raises(ValueError, match=r"last\.ckpt holds 2 runs trained together: .* run=None"):
         load_model(last)
+    with pytest.raises(ValueError, match=r"index in 0\.\.1 .* got run=2"):
+        load_model(last, run=2)
 
 
 def test_a_missing_file_and_a_module_built_in_python_are_named(tmp_path):
@@ -99,3 +111,15 @@ def test_a_missing_file_and_a_module_built_in_python_are_named(tmp_path):
     trainer.save_checkpoint(path)
     with pytest.raises(ValueError, match=r"python\.ckpt does not record its model"):
         load_model(path)
+
+
+def test_a_dnc_checkpoint_loads_with_its_weights(tmp_path):
+    arguments = [*tiny_dnc("dnc_copy", batches_per_epoch=2, episodes=4), *QUIET,
+                 "--data.task.init_args.max_length", "3", "--trainer.max_steps", "2",
+                 "--trainer.logger.init_args.save_dir", str(tmp_path)]  # fmt: skip
+    last = main(["fit", *arguments]).trainer.checkpoint_callback.last_model_path
+    model = load_model(last)
+    assert isinstance(model, DNC)
+    saved = torch.load(last, weights_only=True)["state_dict"]
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, saved["model." + name]), name

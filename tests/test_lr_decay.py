@@ -10,10 +10,11 @@ import re
 import signal
 
 import pytest
+import torch
 from test_annealing import ANNEAL, learning_rates
 from test_resume import NTM, NTM_NAME, assert_same_run, checkpoint, fit
 
-from memnets.training.sequence_module import cosine_factor, warmup_factor
+from memnets.training.sequence_module import SequenceTaskModule, cosine_factor, warmup_factor
 
 LR = 0.004
 STEPS = 8  # NTM's max_steps
@@ -32,6 +33,11 @@ def test_the_cosine_factor_by_hand():
     assert cosine_factor(8, steps=8, final=0.25) == pytest.approx(0.25)
     assert cosine_factor(12, steps=8, final=0.25) == pytest.approx(0.25)  # after: the floor
     assert cosine_factor(2, steps=8, final=0.0) == pytest.approx((1 + math.sqrt(0.5)) / 2)
+
+
+def test_a_warmup_of_true_is_refused_in_python():
+    with pytest.raises(ValueError, match="lr_warmup_steps must be an integer >= 1, got True"):
+        SequenceTaskModule(torch.nn.Linear(1, 1), lr_warmup_steps=True)
 
 
 def test_the_warmup_factor_by_hand():
@@ -66,11 +72,17 @@ def test_the_rate_follows_the_cosine_to_the_final_fraction_at_max_steps(decayed)
     assert last["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(LR * 0.25)
 
 
-def test_a_decayed_run_stopped_part_way_resumes_exactly(decayed, tmp_path):
+@pytest.mark.parametrize("warmup", [[], ["--model.init_args.lr_warmup_steps", "5"]],
+                         ids=["cosine", "warmup"])  # fmt: skip
+def test_a_decayed_run_stopped_part_way_resumes_exactly(decayed, tmp_path, warmup):
     stop = ["--trainer.callbacks+=test_resume.SignalAt", "--trainer.callbacks.init_args.step=3"]
-    assert fit(NTM, tmp_path, *COSINE, *stop) == 128 + signal.SIGTERM
+    schedule = [*COSINE, *warmup]
+    if warmup:  # stopped within the warm-up: against the same schedule run without a stop
+        assert fit(NTM, tmp_path / "whole", *schedule) == 0
+        decayed = tmp_path / "whole" / NTM_NAME
+    assert fit(NTM, tmp_path, *schedule, *stop) == 128 + signal.SIGTERM
     last = tmp_path / NTM_NAME / "version_0" / "checkpoints" / "last.ckpt"
-    assert fit(NTM, tmp_path, *COSINE, "--ckpt_path", str(last)) == 0
+    assert fit(NTM, tmp_path, *schedule, "--ckpt_path", str(last)) == 0
     assert_same_run(decayed, tmp_path / NTM_NAME, final="version_1", tests="test/")
 
 

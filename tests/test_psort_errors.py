@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import runpy
 from pathlib import Path
 
@@ -10,56 +11,73 @@ import torch
 from tiny_runs import tiny_ntm_model
 
 from memnets.training.cli import main
-from tasks.algorithmic import PrioritySortTask
+from tasks.algorithmic import PrioritySortTask, SortTask
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "psort_errors.py"
 TASK = PrioritySortTask(width=6, num_inputs=8, num_outputs=5)
+SCRIPT_FUNCTIONS = runpy.run_path(str(SCRIPT))
 
 
-class HandSorter(torch.nn.Module):
-    """Emits the inputs by descending priority, as logits of +-10 (``swap``: the first two
-    outputs exchanged)."""
-
-    def __init__(self, *, swap: bool = False) -> None:
-        super().__init__()
-        self.swap = swap
-
-    def forward(self, inputs):  # (B, T, W + 2)
-        count, width = TASK.num_inputs, TASK.width
-        order = torch.sort(inputs[:, :count, width], dim=1, descending=True).indices
-        order = order[:, : TASK.num_outputs]
-        if self.swap:
-            order = order[:, [1, 0, *range(2, TASK.num_outputs)]]
-        rows = torch.arange(inputs.shape[0]).unsqueeze(1)
-        logits = torch.full((*inputs.shape[:2], width), -10.0)
-        logits[:, count + 1 :] = inputs[rows, order, :width] * 20.0 - 10.0
-        return logits, None
+def hand_sorted(task, batch, *, swap: bool = False):
+    """Logits of +-10 that emit the inputs by descending priority (``swap``: the first two
+    outputs exchanged), (B, T, W)."""
+    count, width = task.num_inputs, task.width
+    inputs = batch.inputs
+    order = torch.sort(inputs[:, :count, width], dim=1, descending=True).indices
+    order = order[:, : inputs.shape[1] - count - 1]  # (B, K)
+    if swap:
+        order = order[:, [1, 0, *range(2, order.shape[1])]]
+    rows = torch.arange(inputs.shape[0]).unsqueeze(1)
+    logits = torch.full((*inputs.shape[:2], width), -10.0)
+    logits[:, count + 1 :] = inputs[rows, order, :width] * 20.0 - 10.0
+    return logits
 
 
-def report(model):
-    error_report = runpy.run_path(str(SCRIPT))["error_report"]
-    return error_report(model, TASK, TASK.num_inputs, episodes=64, seed=3)
+def report(task, *, swap: bool = False):
+    batch = SCRIPT_FUNCTIONS["episodes"](task, 64, 3)
+    return batch, SCRIPT_FUNCTIONS["error_report"](hand_sorted(task, batch, swap=swap), batch, task)
 
 
-def test_a_perfect_sorter_has_every_output_right():
-    got = report(HandSorter())
+@pytest.mark.parametrize("task", [TASK, SortTask(width=6, num_inputs=8)], ids=["psort", "sort"])
+def test_a_perfect_sorter_has_every_output_right(task):
+    _, got = report(task)
+    outputs = task.num_outputs
     assert got["bit_errors_per_sequence"] == 0.0
-    assert got["bit_errors_per_position"] == [0.0] * TASK.num_outputs
-    assert got["exact_right"] == 1.0 and got["blends"] == 0.0
+    assert got["bit_errors_per_position"] == [0.0] * outputs
+    assert got["exact_right"] == 1.0 and got["blends"] == 0.0 and got["exact_further"] == 0.0
+    assert math.isnan(got["gap_at_wrong"]) and got["gap_at_right"] > 0
 
 
 def test_two_swapped_outputs_are_exact_inputs_one_rank_away():
-    got = report(HandSorter(swap=True))
+    batch, got = report(TASK, swap=True)
     # by hand: outputs 0 and 1 of 5 are the other's vector (wrong unless the two are equal)
-    batch = TASK.make_batch(torch.Generator().manual_seed(3), 64, length=TASK.num_inputs)
-    first, second = batch.targets[:, TASK.num_inputs + 1], batch.targets[:, TASK.num_inputs + 2]
+    start = TASK.num_inputs + 1
+    first, second = batch.targets[:, start], batch.targets[:, start + 1]  # (B, W) each
     differ = (first != second).sum(-1).float()  # (B,)
     assert got["bit_errors_per_position"][:2] == pytest.approx([float(differ.mean())] * 2)
     assert got["bit_errors_per_position"][2:] == [0.0] * 3
-    unequal = float((differ > 0).float().mean())
-    assert got["exact_one_rank_away"] == pytest.approx(2 / 5 * unequal)
-    assert got["exact_right"] == pytest.approx(1 - 2 / 5 * unequal)
+    unequal = differ > 0  # (B,)
+    share = float(unequal.float().mean())
+    assert got["exact_one_rank_away"] == pytest.approx(2 / 5 * share)
+    assert got["exact_right"] == pytest.approx(1 - 2 / 5 * share)
+    assert got["exact_further"] == 0.0 and got["blends"] == 0.0
+    # the gaps by hand: output 0's nearest priority is the second's, output 1's the nearer of
+    # the first's and the third's; the wrong outputs are these two where the vectors differ
+    ranked = torch.sort(batch.inputs[:, : TASK.num_inputs, TASK.width], 1, True).values
+    top = ranked[:, 0] - ranked[:, 1]  # (B,)
+    second_gap = torch.minimum(top, ranked[:, 1] - ranked[:, 2])  # (B,)
+    wrong_gaps = torch.cat([top[unequal], second_gap[unequal]])
+    assert got["gap_at_wrong"] == pytest.approx(float(wrong_gaps.mean()), rel=1e-5)
+
+
+def test_read_focus_is_the_mean_largest_read_weight_at_the_output_steps():
+    slots, steps = 4, TASK.num_inputs + 1 + TASK.num_outputs
+    weights = torch.zeros(2, steps, 2, slots)  # (B, T, R, N)
+    weights[:, :, 0, 0] = 1.0  # head 0 on one slot
+    weights[:, :, 1] = 1.0 / slots  # head 1 spread evenly
+    weights[0, : TASK.num_inputs + 1, 1, 0] = 1.0  # before the outputs: not counted
+    assert SCRIPT_FUNCTIONS["read_focus"](weights, TASK) == pytest.approx([1.0, 0.25])
 
 
 def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, capsys):
@@ -73,7 +91,7 @@ def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, c
     ]  # fmt: skip
     fitted = main(["fit", "--config", str(ROOT / "configs" / "ntm_priority_sort_ff.yaml"), *tiny])
     last = fitted.trainer.checkpoint_callback.last_model_path
-    script = runpy.run_path(str(SCRIPT))["main"]
+    script = SCRIPT_FUNCTIONS["main"]
     report = tmp_path / "report" / "errors.txt"
     capsys.readouterr()  # the training run's summary
     script(["--ckpt", last, "--episodes", "8", "--out", str(report)])
@@ -81,12 +99,13 @@ def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, c
     assert "8 episodes of 20 inputs" in out and "blends matching no input" in out
     focus = out.splitlines()[-1].rpartition(": ")[2].split()  # the one read head's
     assert out.splitlines()[-1].startswith("read heads' largest weight") and len(focus) == 1
-    assert 1 / 6 <= float(focus[0]) <= 1  # between spread over the 6 slots and on one
     written = report.read_text().splitlines()
     assert written[0].startswith("$ python bench/psort_errors.py --ckpt") and written[1:] == [
         line for line in out.splitlines() if line
     ]
     copy = main(["fit", "--config", str(ROOT / "configs" / "ntm_copy.yaml"), *tiny[:-2],
                  "--trainer.logger.init_args.save_dir", str(tmp_path / "copy")])  # fmt: skip
+    with pytest.raises(SystemExit, match="--episodes must be at least 1, got 0"):
+        script(["--ckpt", last, "--episodes", "0"])
     with pytest.raises(SystemExit, match="is not a priority-sort run"):
         script(["--ckpt", copy.trainer.checkpoint_callback.last_model_path])

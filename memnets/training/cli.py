@@ -54,7 +54,8 @@ def _data_size(datamodule, *, name: str):
     return getattr(datamodule, name, None)
 
 
-def _import(class_path: str):
+def import_class(class_path: str):
+    """The class (or function) a dotted ``class_path`` names."""
     module, _, name = class_path.rpartition(".")
     return getattr(importlib.import_module(module), name)
 
@@ -73,7 +74,7 @@ def _data_identity(class_path: str, arguments: dict) -> tuple[str, str] | None:
         elif task is None:
             task = make_task("copy")
         else:  # a config's {class_path, init_args}
-            task = _import(task["class_path"])(**dict(task.get("init_args") or {}))
+            task = import_class(task["class_path"])(**dict(task.get("init_args") or {}))
         sizes = f"input size {task.input_size}, output size {task.output_size}"
         return f"{kind}/{task.name}/{sizes}", f"{task.name} ({sizes}; {task.config()})"
     if kind in ("BabiDataModule", "BabiSequenceDataModule"):

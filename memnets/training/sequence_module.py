@@ -175,7 +175,9 @@ class SequenceTaskModule(lightning.LightningModule):
         if lr_final_fraction is not None and not 0.0 <= lr_final_fraction <= 1.0:
             raise ValueError(f"lr_final_fraction must be in [0, 1], got {lr_final_fraction}")
         if lr_warmup_steps is not None and (
-            not isinstance(lr_warmup_steps, int) or lr_warmup_steps < 1
+            not isinstance(lr_warmup_steps, int)
+            or isinstance(lr_warmup_steps, bool)
+            or lr_warmup_steps < 1
         ):
             raise ValueError(f"lr_warmup_steps must be an integer >= 1, got {lr_warmup_steps!r}")
         if run_seeds is not None:
