@@ -229,8 +229,8 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
     # the validation cost still falls at the end of the cosine: lower the rate further
     "psort_final1e-2": ("priority_sort_ff", ["--model.init_args.lr_final_fraction", "0.01"],
                         "the cosine down to a hundredth of the peak at the budget (3e-5), not a "
-                        "tenth. Seed 0 only: seed 1 fell to chance (64 val bit errors) after 10,400 "
-                        "sequences, at the peak rate where the arm is the config, and was "
+                        "tenth. Seed 0 only: seed 1 fell to chance (64 val bit errors) after "
+                        "10,400 sequences, at the peak rate where the arm is the config, and was "
                         "stopped"),
     # early collapses to chance at the peak rate (psort_recipe's seed 1 after 8,800 sequences,
     # psort_final1e-2's seed 1 after 10,400; psort_batch16's seed 0 never left chance): raise
