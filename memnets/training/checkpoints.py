@@ -27,6 +27,7 @@ from torch import nn
 
 from memnets.training.cli import DATA_SIZES, import_class
 from memnets.training.migrate import migrate_module_arguments
+from memnets.training.qa_module import stacked_names
 
 __all__ = ["load_data_module", "load_model"]
 
@@ -93,13 +94,11 @@ def _weights(path: Path, state_dict: dict[str, torch.Tensor], run: int | None) -
             f"{path} holds {runs} runs trained together: pass run= an index in 0..{runs - 1} "
             f"(the order of the run's seeds), got run={run}"
         )
-    # the template's buffers, each run's own parameters: a stacked name is the wrapped
-    # network's ('model.' + the model's own name), with '__' for '.'
-    for name, value in stacked.items():
-        dotted = name.replace("__", ".")
-        own = dotted[len("model.") :] if dotted.startswith("model.") else dotted
+    # the template's buffers, each run's own parameters (named as QAModule names them back)
+    for name, value in stacked_names(stacked).items():
+        own = name[len("model.") :]
         if own not in weights:
-            raise ValueError(f"{path}: run parameter {name} matches none of the model's")
+            raise ValueError(f"{path}: run parameter {own} matches none of the model's")
         weights[own] = value[run]
     return weights
 

@@ -161,7 +161,7 @@ def _stacked_runs(model: MemN2N, seeds: list[int]) -> nn.ParameterDict:
     )
 
 
-def _named(parameters: dict[str, Tensor]) -> dict[str, Tensor]:
+def stacked_names(parameters: dict[str, Tensor]) -> dict[str, Tensor]:
     """``_stacked_runs`` keys back to the names of ``_Network``'s parameters."""
     return {"model." + name.replace("__", "."): value for name, value in parameters.items()}
 
@@ -337,7 +337,7 @@ class QAModule(lightning.LightningModule):
         def network(parameters, story, question, mask, time):
             return torch.func.functional_call(
                 _Network(self.model),
-                {**_named(parameters), **{f"model.{k}": v for k, v in buffers.items()}},
+                {**stacked_names(parameters), **{f"model.{k}": v for k, v in buffers.items()}},
                 (story, question, mask, time),
                 {"use_softmax": softmax},
             )[0]  # (B, O)
@@ -493,7 +493,7 @@ class QAModule(lightning.LightningModule):
         if self.run_parameters is None:
             logits, internals = self.model(*arguments, **options)  # (1, O), (1, K, N)
         else:  # the first run's weights
-            first = {name: value[0] for name, value in _named(self.run_parameters).items()}
+            first = {name: value[0] for name, value in stacked_names(self.run_parameters).items()}
             logits, internals = torch.func.functional_call(
                 self.model, {k[len("model.") :]: v for k, v in first.items()}, arguments, options
             )
