@@ -14,7 +14,12 @@ settings; seed ``--seed``, not the validation or test sets' streams), runs the m
 * the mean gap between an output's target priority and the nearest other priority (above or
   below), at outputs with a wrong bit and at outputs without: a model that blends neighbours
   fails where priorities are close;
-* each read head's largest weight at the output steps (how sharply it reads).
+* each read head's largest weight at the output steps (how sharply it reads);
+* where each write head writes the inputs: its largest weight at the input steps, and the
+  correlation between the slot of that largest weight and the input's priority. The paper's
+  solution (its figure 17) writes each vector at a place set by its priority, then reads the
+  places in order: a correlation near +-1 over many slots. A head that writes every input to
+  the same slot has no correlation ("-").
 """
 
 from __future__ import annotations
@@ -76,6 +81,27 @@ def read_focus(read_weights, task: PrioritySortTask) -> list[float]:
     return weights.max(-1).values.mean(dim=(0, 1)).tolist()  # (R,)
 
 
+def write_placement(write_weights, priorities, task: PrioritySortTask) -> list[dict]:
+    """Per write head, at the input steps (``write_weights`` (B, T, H, N), ``priorities``
+    (B, N_in)): ``focus``, its largest weight averaged over steps and episodes; ``slots``, how
+    many distinct slots carry that largest weight; ``correlation``, Pearson's between that
+    slot and the input's priority (None where the slot never changes)."""
+    weights = write_weights[:, : task.num_inputs]  # (B, N_in, H, N)
+    focus = weights.max(-1).values.mean(dim=(0, 1))  # (H,)
+    places = weights.argmax(-1).float()  # (B, N_in, H)
+    values = priorities.reshape(-1)  # (B * N_in,)
+    heads = []
+    for head in range(weights.shape[2]):
+        place = places[..., head].reshape(-1)  # (B * N_in,)
+        varies = bool(place.std() > 0) and bool(values.std() > 0)
+        correlation = float(torch.corrcoef(torch.stack([place, values]))[0, 1]) if varies else None
+        heads.append(
+            {"focus": float(focus[head]), "slots": int(place.unique().numel()),
+             "correlation": correlation}
+        )  # fmt: skip
+    return heads
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ckpt", required=True, help="a priority-sort checkpoint of train.py")
@@ -96,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
         logits, _, internals = model(batch.inputs, return_internals=True)  # (B, T, W), ...
     report = error_report(logits, batch, task)
     focus = read_focus(internals.read_weights, task)
+    priorities = batch.inputs[:, : task.num_inputs, task.width]  # (B, N_in)
+    placement = write_placement(internals.write_weights, priorities, task)
     positions = " ".join(f"{value:.2f}" for value in report["bit_errors_per_position"])
     lines = [
         f"{args.ckpt}: {args.episodes} episodes of {task.num_inputs} inputs (seed {args.seed})",
@@ -108,6 +136,13 @@ def main(argv: list[str] | None = None) -> None:
         f"wrong bit, {report['gap_at_right']:.3f} at outputs without",
         "read heads' largest weight at the output steps (mean over steps and episodes): "
         + " ".join(f"{value:.2f}" for value in focus),
+        "write heads at the input steps (largest weight, distinct slots it falls on, "
+        "correlation of that slot with the priority): "
+        + "; ".join(
+            f"{head['focus']:.2f}, {head['slots']}, "
+            + ("-" if head["correlation"] is None else f"{head['correlation']:+.2f}")
+            for head in placement
+        ),
     ]
     print("\n".join(lines))
     if args.out is not None:

@@ -97,8 +97,14 @@ def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, c
     script(["--ckpt", last, "--episodes", "8", "--out", str(report)])
     out = capsys.readouterr().out
     assert "8 episodes of 20 inputs" in out and "blends matching no input" in out
-    focus = out.splitlines()[-1].rpartition(": ")[2].split()  # the one read head's
-    assert out.splitlines()[-1].startswith("read heads' largest weight") and len(focus) == 1
+    reads, writes = out.splitlines()[-2:]
+    focus = reads.rpartition(": ")[2].split()  # the one read head's
+    assert reads.startswith("read heads' largest weight") and len(focus) == 1
+    # the one write head's largest weight, its distinct slots and correlation (or "-")
+    written_focus, slots, correlation = writes.rpartition("priority): ")[2].split(", ")
+    assert writes.startswith("write heads at the input steps") and ";" not in writes
+    assert 0 < float(written_focus) <= 1 and int(slots) >= 1
+    assert correlation == "-" or -1 <= float(correlation) <= 1
     written = report.read_text().splitlines()
     assert written[0].startswith("$ python bench/psort_errors.py --ckpt") and written[1:] == [
         line for line in out.splitlines() if line
@@ -109,3 +115,32 @@ def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, c
         script(["--ckpt", last, "--episodes", "0"])
     with pytest.raises(SystemExit, match="is not a priority-sort run"):
         script(["--ckpt", copy.trainer.checkpoint_callback.last_model_path])
+
+
+def test_write_placement_by_hand():
+    inputs, slots = TASK.num_inputs, 12
+    steps = inputs + 1 + TASK.num_outputs
+    weights = torch.zeros(2, steps, 3, slots)  # (B, T, H, N)
+    for step in range(inputs):
+        weights[:, step, 0, step] = 1.0  # head 0: input i at slot i
+        weights[:, step, 2, inputs - 1 - step] = 1.0  # head 2: input i at slot N_in - 1 - i
+    weights[:, :, 1, 2:4] = 0.5  # head 1: half on slots 2 and 3 (the largest is slot 2's)
+    weights[:, inputs:, 0] = 1.0 / slots  # after the inputs: not counted
+    # episode 0's priorities rise with the input's step, episode 1's the same shifted by 0.5
+    priorities = torch.linspace(-1, 0.5, inputs).repeat(2, 1)  # (B, N_in)
+    priorities[1] += 0.5
+    heads = SCRIPT_FUNCTIONS["write_placement"](weights, priorities, TASK)
+    assert [head["focus"] for head in heads] == pytest.approx([1.0, 0.5, 1.0])
+    assert [head["slots"] for head in heads] == [inputs, 1, inputs]
+    # slot i against -1 + 1.5 i / 7 (+0.5 in episode 1): Pearson's r by hand
+    place = torch.arange(inputs, dtype=torch.float64).repeat(2)
+    value = priorities.double().reshape(-1)
+    centred_place, centred_value = place - place.mean(), value - value.mean()
+    expected = float(
+        (centred_place * centred_value).sum()
+        / (centred_place.square().sum() * centred_value.square().sum()).sqrt()
+    )
+    assert 0.8 < expected < 0.95  # the shift in episode 1 keeps it below 1
+    assert heads[0]["correlation"] == pytest.approx(expected, rel=1e-5)
+    assert heads[2]["correlation"] == pytest.approx(-expected, rel=1e-5)
+    assert heads[1]["correlation"] is None
