@@ -258,8 +258,14 @@ ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curri
                                       "recall_lr2e-3", "recall_anneal40",
                                       "recall_val512", "psort_recipe",
                                       "psort_lr1e-3", "psort_batch16")}  # fmt: skip
-ARM_SEEDS.update({"psort_lstm2": [0, 1], "psort_final1e-2": [0, 1], "psort_warmup": [0, 1],
-                  "psort_heads4": [0, 1]})
+ARM_SEEDS.update(
+    {
+        "psort_lstm2": [0, 1],
+        "psort_final1e-2": [0, 1],
+        "psort_warmup": [0, 1],
+        "psort_heads4": [0, 1],
+    }
+)
 
 
 def fmt(value) -> str:
