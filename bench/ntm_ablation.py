@@ -245,6 +245,16 @@ ARMS = {  # name -> (task, train.py overrides, what it tests)
                      "4 read + 4 write heads (8 in all), not 8 + 8, with the config's cosine "
                      "rate"),
 }  # fmt: skip
+# associative recall's config took a fixed random memory (2026-12-07) after its arms ran: they
+# name the trained memory of before, so that they mean what they meant
+LEARNED_MEMORY = [f"{MODEL}memory_init", "learned_random"]
+ARMS.update(
+    {
+        name: (task, [*overrides, *LEARNED_MEMORY], what)
+        for name, (task, overrides, what) in ARMS.items()
+        if task == "associative_recall_ff"
+    }
+)
 SEEDS = {"copy": [0, 1, 2], "repeat_copy": [0, 1]}
 FIVE = [0, 1, 2, 3, 4]
 ARM_SEEDS = {name: FIVE for name in ("batch32", "lr1e-3", "standardised", "curriculum",
