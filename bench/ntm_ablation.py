@@ -31,7 +31,9 @@ batch and ``BEFORE``, so they mean what they meant then (with one read and one w
 ``first`` and ``spread`` start at the same slot). The ``base`` arm's records carry the
 protocol hash of an earlier version of ntm_results.py (it also hashed the time limit):
 ``--train`` would train it again, ``--reread`` leaves it as recorded. The ``batch32`` arm's
-runs are the main table's repeat copy runs from before batch 8.
+runs are the main table's repeat copy runs from before batch 8. The associative recall arms
+all name the trained memory (``LEARNED_MEMORY``, added to each after ``ARMS``) that the config
+had when they ran, before it took a fixed random memory.
 """
 
 from __future__ import annotations
