@@ -24,13 +24,9 @@ settings; seed ``--seed``, not the validation or test sets' streams), runs the m
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import torch
+from checkpoint_report import load_run, report_parser, write_report
 from memnets_tasks.algorithmic import PrioritySortTask
-
-from memnets.training.checkpoints import load_data_module, load_model
 
 
 def episodes(task: PrioritySortTask, count: int, seed: int):
@@ -103,20 +99,9 @@ def write_placement(write_weights, priorities, task: PrioritySortTask) -> list[d
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ckpt", required=True, help="a priority-sort checkpoint of train.py")
-    parser.add_argument("--episodes", type=int, default=512)
-    parser.add_argument("--seed", type=int, default=12345, help="the episodes' generator seed")
-    parser.add_argument("--out", type=Path, help="also write the report to this file")
-    args = parser.parse_args(argv)
-    if args.episodes < 1:
-        raise SystemExit(f"--episodes must be at least 1, got {args.episodes}")
-    torch.set_num_threads(1)
-    task = getattr(load_data_module(args.ckpt), "task", None)
-    if not isinstance(task, PrioritySortTask):
-        name = getattr(task, "name", None)
-        raise SystemExit(f"{args.ckpt} is not a priority-sort run (task {name!r})")
-    model = load_model(args.ckpt, compile=False)
+    run = "a priority-sort run"
+    args = report_parser(__doc__.split("\n")[0], run).parse_args(argv)
+    task, model = load_run(args, PrioritySortTask, run)
     batch = episodes(task, args.episodes, args.seed)
     with torch.no_grad():
         logits, _, internals = model(batch.inputs, return_internals=True)  # (B, T, W), ...
@@ -144,13 +129,11 @@ def main(argv: list[str] | None = None) -> None:
             for head in placement
         ),
     ]
-    print("\n".join(lines))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(
-            f"$ python bench/psort_errors.py --ckpt {args.ckpt} --episodes "
-            f"{args.episodes} --seed {args.seed}\n" + "\n".join(lines) + "\n"
-        )
+    command = (
+        f"python bench/psort_errors.py --ckpt {args.ckpt} --episodes {args.episodes} "
+        f"--seed {args.seed}"
+    )
+    write_report(args.out, command, lines)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_runs import tiny_ntm_model
+from tiny_runs import tiny_checkpoint
 
-from memnets.training.cli import main
 from tasks.algorithmic import PrioritySortTask, SortTask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,16 +80,7 @@ def test_read_focus_is_the_mean_largest_read_weight_at_the_output_steps():
 
 
 def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, capsys):
-    tiny = [
-        *tiny_ntm_model(heads=1),
-        "--data.batch_size", "4", "--data.train_batches_per_epoch", "2",
-        "--data.val_episodes", "4", "--data.test_episodes", "4",
-        "--data.generalisation_lengths", "[]", "--trainer.max_steps", "2",
-        "--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]",
-        "--trainer.logger.init_args.save_dir", str(tmp_path),
-    ]  # fmt: skip
-    fitted = main(["fit", "--config", str(ROOT / "configs" / "ntm_priority_sort_ff.yaml"), *tiny])
-    last = fitted.trainer.checkpoint_callback.last_model_path
+    last = tiny_checkpoint("ntm_priority_sort_ff", tmp_path)
     script = SCRIPT_FUNCTIONS["main"]
     report = tmp_path / "report" / "errors.txt"
     capsys.readouterr()  # the training run's summary
@@ -109,12 +99,11 @@ def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, c
     assert written[0].startswith("$ python bench/psort_errors.py --ckpt") and written[1:] == [
         line for line in out.splitlines() if line
     ]
-    copy = main(["fit", "--config", str(ROOT / "configs" / "ntm_copy.yaml"), *tiny[:-2],
-                 "--trainer.logger.init_args.save_dir", str(tmp_path / "copy")])  # fmt: skip
+    copy = tiny_checkpoint("ntm_copy", tmp_path / "copy")
     with pytest.raises(SystemExit, match="--episodes must be at least 1, got 0"):
         script(["--ckpt", last, "--episodes", "0"])
     with pytest.raises(SystemExit, match="is not a priority-sort run"):
-        script(["--ckpt", copy.trainer.checkpoint_callback.last_model_path])
+        script(["--ckpt", copy])
 
 
 def test_write_placement_by_hand():

@@ -1,8 +1,11 @@
-"""Command-line arguments for tiny real CLI runs, shared by the training tests."""
+"""Command-line arguments for tiny real CLI runs, and a tiny run's checkpoint, shared by the
+training tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from memnets.training.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,3 +88,19 @@ def to_flat_layout(checkpoint: Path, *, input_size: int, output_size: int) -> di
     hparams.update(model, input_size=input_size, output_size=output_size)
     torch.save(saved, checkpoint)
     return model
+
+
+def tiny_checkpoint(config: str, save_dir: Path) -> str:
+    """The last checkpoint of two updates of ``configs/{config}.yaml`` (an NTM config) shrunk
+    to seconds: one read and one write head, batch 4, 4 validation and test episodes, no
+    generalisation sets and no callbacks; logs under ``save_dir``."""
+    fitted = main([
+        "fit", "--config", str(ROOT / "configs" / f"{config}.yaml"),
+        *tiny_ntm_model(heads=1),
+        "--data.batch_size", "4", "--data.train_batches_per_epoch", "2",
+        "--data.val_episodes", "4", "--data.test_episodes", "4",
+        "--data.generalisation_lengths", "[]", "--trainer.max_steps", "2",
+        "--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]",
+        "--trainer.logger.init_args.save_dir", str(save_dir),
+    ])  # fmt: skip
+    return fitted.trainer.checkpoint_callback.last_model_path

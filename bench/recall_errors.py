@@ -1,0 +1,162 @@
+"""Where a trained associative-recall NTM goes wrong at more items than it trained on: the
+errors of one checkpoint, taken apart.
+
+    python bench/recall_errors.py --ckpt runs/.../checkpoints/best-step=N.ckpt \
+        [--items 6 12] [--episodes 512] [--out results/FILE.txt]
+
+For each number of items in ``--items``, draws ``--episodes`` fresh episodes of the
+checkpoint's task (its recorded settings; seed ``--seed``, not the validation or test sets'
+streams), runs the model (``memnets.training.checkpoints.load_model``) and prints:
+
+* bit errors per sequence, and by the queried item's place in the list (first to last but
+  one);
+* the share of answers (thresholded at 0.5) that are right (every bit), that are exactly
+  another item of the episode (the queried item itself, or one further away), and blends
+  that match no item: a wrong item means the lookup or the step to the next item went
+  wrong, a blend that the read was not sharp;
+* each read head's largest weight at the answer steps (how sharply it reads);
+* each write head's largest weight at the steps of each item, first to last (a head whose
+  focus fades with the item's place blurs what it writes beyond the lengths it trained on);
+* by item, the share of its steps whose every sharp write (largest weight over 0.5) lands on a
+  slot that a later step writes sharply again: write heads that walk the memory from
+  different places collide once the list is longer than those trained on, and the later
+  writes erase the earlier items.
+"""
+
+from __future__ import annotations
+
+import torch
+from checkpoint_report import load_run, report_parser, write_report
+from memnets_tasks.algorithmic import AssociativeRecallTask
+
+
+def episodes(task: AssociativeRecallTask, count: int, items: int, seed: int):
+    """``count`` fresh episodes of ``items`` items (one batch) and the queried item of each."""
+    generator = torch.Generator().manual_seed(seed)
+    batch = task.make_batch(generator, count, length=items)
+    # the query's bits sit on the steps after the query delimiter: find which item they are
+    step = task.item_length + 1  # rows per item block
+    blocks = batch.inputs[:, : items * step].reshape(count, items, step, -1)  # (B, n, K+1, C)
+    stored = blocks[:, :, 1:, : task.width]  # (B, n, K, W)
+    start = items * step + 1
+    asked = batch.inputs[:, start : start + task.item_length, : task.width]  # (B, K, W)
+    answer = batch.targets[:, -task.item_length :]  # (B, K, W)
+    same = (stored[:, :-1] == asked.unsqueeze(1)).flatten(2).all(-1)  # (B, n - 1)
+    then = (stored[:, 1:] == answer.unsqueeze(1)).flatten(2).all(-1)  # (B, n - 1)
+    # the first item equal to the query and followed by the target (a repeated item with
+    # the same follower is the same question)
+    query = (same & then).float().argmax(-1)  # (B,)
+    return batch, stored, query
+
+
+def error_report(logits, batch, stored, query, task: AssociativeRecallTask) -> dict:
+    """The answer figures above as a dict, from a model's ``logits`` (B, T, W)."""
+    count, items = stored.shape[:2]
+    first = batch.inputs.shape[1] - task.item_length  # the first answer step
+    predicted = (logits[:, first:] > 0).float()  # (B, K, W)
+    wrong = predicted != (batch.targets[:, first:] > 0.5)  # (B, K, W)
+    errors = wrong.sum(dim=(1, 2)).float()  # (B,)
+    by_place = [
+        float(errors[query == place].mean()) if (query == place).any() else float("nan")
+        for place in range(items - 1)
+    ]
+    matches = (predicted.unsqueeze(1) == stored).flatten(2).all(-1)  # (B, n)
+    right = ~wrong.flatten(1).any(-1)  # (B,)
+    rows = torch.arange(count)
+    itself = matches[rows, query] & ~right  # (B,): answered the queried item
+    other = matches.any(-1) & ~right & ~itself  # (B,): exactly some other item
+    return {
+        "bit_errors_per_sequence": float(errors.mean()),
+        "bit_errors_by_query_place": by_place,
+        "right": float(right.float().mean()),
+        "queried_item": float(itself.float().mean()),
+        "other_item": float(other.float().mean()),
+        "blends": float((~matches.any(-1)).float().mean()),
+    }
+
+
+def read_focus(read_weights, task: AssociativeRecallTask) -> list[float]:
+    """Per read head, its largest weight at the answer steps, averaged over steps and episodes
+    (``read_weights`` (B, T, R, N)): 1 for a head on one slot, 1/N for one spread over all."""
+    weights = read_weights[:, -task.item_length :]  # (B, K, R, N)
+    return weights.max(-1).values.mean(dim=(0, 1)).tolist()  # (R,)
+
+
+def write_focus(write_weights, items: int, task: AssociativeRecallTask) -> list[list[float]]:
+    """Per write head, its largest weight at each item's steps (delimiter and bits), averaged
+    over those steps and episodes, first item to last (``write_weights`` (B, T, H, N))."""
+    step = task.item_length + 1
+    weights = write_weights[:, : items * step]  # (B, n * (K + 1), H, N)
+    largest = weights.max(-1).values  # (B, n * (K + 1), H)
+    per_item = largest.reshape(largest.shape[0], items, step, -1).mean(dim=(0, 2))  # (n, H)
+    return per_item.T.tolist()  # (H, n)
+
+
+def lost(write_weights, items: int, task: AssociativeRecallTask) -> list[float]:
+    """By item, first to last: the share of its steps at which no sharp write (a head whose
+    largest weight is over 0.5) survives, because every one of them lands on a slot that a
+    later step writes sharply again, by any head (``write_weights`` (B, T, H, N)). Heads that
+    walk the memory from different starts run into each other's earlier writes once the list
+    outgrows the training lengths."""
+    step = task.item_length + 1
+    largest, places = write_weights.max(-1)  # (B, T, H) each
+    sharp = largest > 0.5  # (B, T, H)
+    count, steps = places.shape[:2]
+    mine = places[:, : items * step]  # (B, S, H): S the item steps
+    same = mine[:, :, :, None, None] == places[:, None, None]  # (B, S, H, T, H)
+    time = torch.arange(steps)
+    later = time.view(1, 1, 1, steps, 1) > time[: items * step].view(1, -1, 1, 1, 1)
+    hit = (same & later & sharp[:, None, None]).flatten(3).any(-1)  # (B, S, H)
+    survives = (sharp[:, : items * step] & ~hit).any(-1)  # (B, S)
+    return (~survives).reshape(count, items, step).float().mean(dim=(0, 2)).tolist()  # (n,)
+
+
+def report_lines(model, task: AssociativeRecallTask, items: int, count: int, seed: int) -> list:
+    """The report's lines for ``count`` episodes of ``items`` items."""
+    batch, stored, query = episodes(task, count, items, seed)
+    with torch.no_grad():
+        logits, _, internals = model(batch.inputs, return_internals=True)  # (B, T, W), ...
+    report = error_report(logits, batch, stored, query, task)
+    places = " ".join(f"{value:.2f}" for value in report["bit_errors_by_query_place"])
+    heads = write_focus(internals.write_weights, items, task)
+    return [
+        f"{items} items: bit errors per sequence {report['bit_errors_per_sequence']:.2f}",
+        f"  by the queried item's place (first to last but one): {places}",
+        f"  answers right {report['right']:.3f}; exactly the queried item "
+        f"{report['queried_item']:.3f}; exactly another item {report['other_item']:.3f}; "
+        f"blends matching no item {report['blends']:.3f}",
+        "  read heads' largest weight at the answer steps: "
+        + " ".join(f"{value:.2f}" for value in read_focus(internals.read_weights, task)),
+        "  write heads' largest weight by item, first to last:",
+        *(
+            f"    head {h}: " + " ".join(f"{value:.2f}" for value in row)
+            for h, row in enumerate(heads)
+        ),
+        "  item steps whose every sharp write a later step overwrites, by item: "
+        + " ".join(f"{value:.2f}" for value in lost(internals.write_weights, items, task)),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    run = "an associative-recall run"
+    parser = report_parser(__doc__.split("\n")[0], run)
+    parser.add_argument("--items", type=int, nargs="+", default=[6, 12])
+    args = parser.parse_args(argv)
+    if min(args.items) < 2:
+        raise SystemExit(
+            f"--items must be at least 2 each (a query needs a follower), got {args.items}"
+        )
+    task, model = load_run(args, AssociativeRecallTask, run)
+    lines = [f"{args.ckpt}: {args.episodes} episodes per number of items (seed {args.seed})"]
+    for items in args.items:
+        lines += report_lines(model, task, items, args.episodes, args.seed)
+    items = " ".join(map(str, args.items))
+    command = (
+        f"python bench/recall_errors.py --ckpt {args.ckpt} --items {items} "
+        f"--episodes {args.episodes} --seed {args.seed}"
+    )
+    write_report(args.out, command, lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""bench/recall_errors.py: its error breakdown on recallers written by hand, and on a real run."""
+
+from __future__ import annotations
+
+import math
+import runpy
+from pathlib import Path
+
+import pytest
+import torch
+from tiny_runs import tiny_checkpoint
+
+from tasks.algorithmic import AssociativeRecallTask
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "bench" / "recall_errors.py"
+TASK = AssociativeRecallTask(width=4, item_length=2, min_items=2, max_items=4)
+SCRIPT_FUNCTIONS = runpy.run_path(str(SCRIPT))
+
+
+def hand_answers(batch, answer):
+    """Logits of +-10 whose answer steps are ``answer`` (B, K, W); -10 elsewhere."""
+    count, steps = batch.inputs.shape[:2]
+    logits = torch.full((count, steps, TASK.width), -10.0)  # (B, T, W)
+    logits[:, steps - TASK.item_length :] = answer * 20.0 - 10.0
+    return logits
+
+
+def report(items: int, pick):
+    """The report of answering each episode's item ``pick(query)`` (B,) -> (B,)."""
+    batch, stored, query = SCRIPT_FUNCTIONS["episodes"](TASK, 256, items, 5)
+    answer = stored[torch.arange(256), pick(query)]  # (B, K, W)
+    got = SCRIPT_FUNCTIONS["error_report"](hand_answers(batch, answer), batch, stored, query, TASK)
+    return batch, stored, query, got
+
+
+def test_episodes_find_the_queried_item():
+    batch, stored, query = SCRIPT_FUNCTIONS["episodes"](TASK, 64, 5, 2)
+    # the target is the item after the queried one, by the task's own construction
+    first = batch.inputs.shape[1] - TASK.item_length
+    assert torch.equal(batch.targets[:, first:], stored[torch.arange(64), query + 1])
+    assert int(query.max()) <= 3 and int(query.min()) >= 0
+
+
+def test_a_perfect_recaller_is_right_everywhere():
+    _, _, query, got = report(6, lambda query: query + 1)
+    assert got["bit_errors_per_sequence"] == 0.0 and got["right"] == 1.0
+    assert got["queried_item"] == got["other_item"] == got["blends"] == 0.0
+    # every place 0-4 is queried among 256 episodes; each has no error
+    assert got["bit_errors_by_query_place"] == [0.0] * 5
+
+
+def test_answering_the_queried_item_itself():
+    batch, stored, query, got = report(6, lambda query: query)
+    rows = torch.arange(256)
+    differ = (stored[rows, query] != stored[rows, query + 1]).flatten(1).sum(-1).float()  # (B,)
+    assert got["bit_errors_per_sequence"] == pytest.approx(float(differ.mean()))
+    equal = differ == 0  # the queried item equals its follower: right after all
+    assert got["right"] == pytest.approx(float(equal.float().mean()))
+    assert got["queried_item"] == pytest.approx(1 - float(equal.float().mean()))
+    assert got["blends"] == 0.0
+    at_first = float(differ[query == 0].mean())
+    assert got["bit_errors_by_query_place"][0] == pytest.approx(at_first)
+
+
+def test_a_blend_matches_no_item_and_a_missing_place_is_nan():
+    batch, stored, query = SCRIPT_FUNCTIONS["episodes"](TASK, 4, 30, 1)
+    logits = torch.zeros(4, batch.inputs.shape[1], TASK.width)  # (B, T, W): every bit 0
+    logits -= 1.0
+    got = SCRIPT_FUNCTIONS["error_report"](logits, batch, stored, query, TASK)
+    # all-zero answers: an item of zeros is 1 in 2^8 per item; none in these 4 x 30 by hand
+    assert not (stored.flatten(2).sum(-1) == 0).any()
+    assert got["blends"] == 1.0 and got["right"] == 0.0
+    ones = batch.targets[:, -TASK.item_length :].sum(dim=(1, 2))  # (B,): every 1 is an error
+    assert got["bit_errors_per_sequence"] == pytest.approx(float(ones.mean()))
+    queried = set(query.tolist())
+    by_place = got["bit_errors_by_query_place"]
+    assert len(by_place) == 29
+    assert all(math.isnan(by_place[p]) for p in range(29) if p not in queried)
+
+
+def test_read_and_write_focus_by_hand():
+    items, slots = 3, 8
+    step = TASK.item_length + 1
+    steps = items * step + TASK.item_length + 2 + TASK.item_length
+    reads = torch.zeros(2, steps, 2, slots)  # (B, T, R, N)
+    reads[:, :, 0, 0] = 1.0  # head 0 on one slot
+    reads[:, :, 1] = 1.0 / slots  # head 1 spread evenly
+    reads[:, : steps - TASK.item_length, 1, 0] = 1.0  # before the answer: not counted
+    assert SCRIPT_FUNCTIONS["read_focus"](reads, TASK) == pytest.approx([1.0, 1 / slots])
+    writes = torch.zeros(2, steps, 1, slots)  # (B, T, H, N)
+    for item in range(items):
+        # item i's steps: largest weight 1, 0.5, 0.25 for items 0, 1, 2
+        writes[:, item * step : (item + 1) * step, 0, item] = 0.5**item
+    writes[:, items * step :, 0] = 1.0  # the query and answer steps: not counted
+    assert SCRIPT_FUNCTIONS["write_focus"](writes, items, TASK) == [pytest.approx([1.0, 0.5, 0.25])]
+
+
+def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, capsys):
+    last = tiny_checkpoint("ntm_associative_recall_ff", tmp_path)
+    script = SCRIPT_FUNCTIONS["main"]
+    out_file = tmp_path / "report" / "errors.txt"
+    capsys.readouterr()  # the training run's summary
+    script(["--ckpt", last, "--items", "3", "7", "--episodes", "8", "--out", str(out_file)])
+    out = capsys.readouterr().out
+    assert "8 episodes per number of items" in out
+    lines = out.splitlines()
+    assert lines[1].startswith("3 items: bit errors per sequence")
+    # 3 items: places 0-1; one write head, one value per item
+    assert len(lines[2].rpartition(": ")[2].split()) == 2
+    assert len(lines[6].rpartition(": ")[2].split()) == 3 and lines[6].startswith("    head 0")
+    assert any(line.startswith("7 items:") for line in lines)
+    written = out_file.read_text().splitlines()
+    assert written[0].startswith("$ python bench/recall_errors.py --ckpt") and written[1:] == lines
+    copy = tiny_checkpoint("ntm_copy", tmp_path / "copy")
+    with pytest.raises(SystemExit, match="--episodes must be at least 1, got 0"):
+        script(["--ckpt", last, "--episodes", "0"])
+    with pytest.raises(SystemExit, match="--items must be at least 2 each"):
+        script(["--ckpt", last, "--items", "1"])
+    with pytest.raises(SystemExit, match="is not an associative-recall run"):
+        script(["--ckpt", copy])
+
+
+def test_an_item_is_lost_when_every_sharp_write_of_it_is_overwritten_later():
+    items, slots = 3, 16
+    step = TASK.item_length + 1  # 3 steps per item
+    steps = items * step + TASK.item_length + 2 + TASK.item_length  # 15
+    writes = torch.zeros(1, steps, 2, slots)  # (B, T, H, N)
+    for t in range(steps):
+        writes[0, t, 0, t] = 1.0  # head 0 walks up from slot 0
+        writes[0, t, 1, (9 - t) % slots] = 1.0  # head 1 walks down from slot 9
+    # by hand: head 0's step t (slot t) is overwritten when head 1 reaches slot t later, at
+    # step 9 - t > t, so for t <= 4; head 1's step t (slot 9 - t) when head 0 reaches it at
+    # step 9 - t > t, the same steps. Steps 0-4 lose both writes, steps 5-8 neither.
+    # Items: steps 0-2, 3-5, 6-8 -> lost 3/3, 2/3, 0/3
+    got = SCRIPT_FUNCTIONS["lost"](writes, items, TASK)
+    assert got == pytest.approx([1.0, 2 / 3, 0.0])
+    # a blurred head (largest weight 0.5 or less) neither keeps nor overwrites an item
+    writes[0, :, 1] = 0.0
+    writes[0, :, 1, 0] = 0.5
+    assert SCRIPT_FUNCTIONS["lost"](writes, items, TASK) == pytest.approx([0.0] * 3)
