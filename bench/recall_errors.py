@@ -20,7 +20,8 @@ streams), runs the model (``memnets.training.checkpoints.load_model``) and print
 * by item, the share of its steps whose every sharp write (largest weight over 0.5) lands on a
   slot that a later step writes sharply again: write heads that walk the memory from
   different places collide once the list is longer than those trained on, and the later
-  writes erase the earlier items.
+  writes erase the earlier items; and the bit errors of the answers whose item is lost so
+  (half its steps or more) against the others'.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def error_report(logits, batch, stored, query, task: AssociativeRecallTask) -> d
     itself = matches[rows, query] & ~right  # (B,): answered the queried item
     other = matches.any(-1) & ~right & ~itself  # (B,): exactly some other item
     return {
+        "errors": errors,  # (B,)
         "bit_errors_per_sequence": float(errors.mean()),
         "bit_errors_by_query_place": by_place,
         "right": float(right.float().mean()),
@@ -92,12 +94,12 @@ def write_focus(write_weights, items: int, task: AssociativeRecallTask) -> list[
     return per_item.T.tolist()  # (H, n)
 
 
-def lost(write_weights, items: int, task: AssociativeRecallTask) -> list[float]:
-    """By item, first to last: the share of its steps at which no sharp write (a head whose
-    largest weight is over 0.5) survives, because every one of them lands on a slot that a
-    later step writes sharply again, by any head (``write_weights`` (B, T, H, N)). Heads that
-    walk the memory from different starts run into each other's earlier writes once the list
-    outgrows the training lengths."""
+def lost(write_weights, items: int, task: AssociativeRecallTask):
+    """Per episode and item (B, n): the share of the item's steps at which no sharp write (a
+    head whose largest weight is over 0.5) survives, because every one of them lands on a
+    slot that a later step writes sharply again, by any head (``write_weights`` (B, T, H,
+    N)). Heads that walk the memory from different starts run into each other's earlier
+    writes once the list outgrows the training lengths."""
     step = task.item_length + 1
     largest, places = write_weights.max(-1)  # (B, T, H) each
     sharp = largest > 0.5  # (B, T, H)
@@ -108,7 +110,23 @@ def lost(write_weights, items: int, task: AssociativeRecallTask) -> list[float]:
     later = time.view(1, 1, 1, steps, 1) > time[: items * step].view(1, -1, 1, 1, 1)
     hit = (same & later & sharp[:, None, None]).flatten(3).any(-1)  # (B, S, H)
     survives = (sharp[:, : items * step] & ~hit).any(-1)  # (B, S)
-    return (~survives).reshape(count, items, step).float().mean(dim=(0, 2)).tolist()  # (n,)
+    return (~survives).reshape(count, items, step).float().mean(-1)  # (B, n)
+
+
+def errors_by_loss(errors, lost_share, query) -> dict:
+    """Bit errors per sequence (``errors`` (B,)) split by whether the answer's item is lost,
+    half its steps or more (``lost_share`` (B, n) from :func:`lost`): the share of such
+    answers and the mean bit errors of each kind (nan where there is none)."""
+    answer_lost = lost_share[torch.arange(len(query)), query + 1] >= 0.5  # (B,)
+
+    def mean(chosen) -> float:
+        return float(errors[chosen].mean()) if chosen.any() else float("nan")
+
+    return {
+        "lost": float(answer_lost.float().mean()),
+        "errors_lost": mean(answer_lost),
+        "errors_kept": mean(~answer_lost),
+    }
 
 
 def report_lines(model, task: AssociativeRecallTask, items: int, count: int, seed: int) -> list:
@@ -119,6 +137,8 @@ def report_lines(model, task: AssociativeRecallTask, items: int, count: int, see
     report = error_report(logits, batch, stored, query, task)
     places = " ".join(f"{value:.2f}" for value in report["bit_errors_by_query_place"])
     heads = write_focus(internals.write_weights, items, task)
+    lost_share = lost(internals.write_weights, items, task)  # (B, n)
+    split = errors_by_loss(report["errors"], lost_share, query)
     return [
         f"{items} items: bit errors per sequence {report['bit_errors_per_sequence']:.2f}",
         f"  by the queried item's place (first to last but one): {places}",
@@ -133,7 +153,9 @@ def report_lines(model, task: AssociativeRecallTask, items: int, count: int, see
             for h, row in enumerate(heads)
         ),
         "  item steps whose every sharp write a later step overwrites, by item: "
-        + " ".join(f"{value:.2f}" for value in lost(internals.write_weights, items, task)),
+        + " ".join(f"{value:.2f}" for value in lost_share.mean(0).tolist()),
+        f"  answers whose item is lost (half its steps or more) {split['lost']:.3f}, bit "
+        f"errors per sequence {split['errors_lost']:.2f}; the others {split['errors_kept']:.2f}",
     ]
 
 

@@ -133,9 +133,22 @@ def test_an_item_is_lost_when_every_sharp_write_of_it_is_overwritten_later():
     # step 9 - t > t, so for t <= 4; head 1's step t (slot 9 - t) when head 0 reaches it at
     # step 9 - t > t, the same steps. Steps 0-4 lose both writes, steps 5-8 neither.
     # Items: steps 0-2, 3-5, 6-8 -> lost 3/3, 2/3, 0/3
-    got = SCRIPT_FUNCTIONS["lost"](writes, items, TASK)
-    assert got == pytest.approx([1.0, 2 / 3, 0.0])
+    got = SCRIPT_FUNCTIONS["lost"](writes, items, TASK)  # (B, n)
+    assert got.tolist() == [pytest.approx([1.0, 2 / 3, 0.0])]
     # a blurred head (largest weight 0.5 or less) neither keeps nor overwrites an item
     writes[0, :, 1] = 0.0
     writes[0, :, 1, 0] = 0.5
-    assert SCRIPT_FUNCTIONS["lost"](writes, items, TASK) == pytest.approx([0.0] * 3)
+    assert SCRIPT_FUNCTIONS["lost"](writes, items, TASK).tolist() == [[0.0] * 3]
+
+
+def test_errors_split_by_whether_the_answer_item_is_lost():
+    errors = torch.tensor([4.0, 0.0, 2.0, 6.0])  # (B,)
+    lost_share = torch.tensor(
+        [[0.0, 1.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    )  # (B, n)
+    query = torch.tensor([0, 0, 0, 1])  # answers: items 1, 1, 1, 2
+    got = SCRIPT_FUNCTIONS["errors_by_loss"](errors, lost_share, query)
+    # by hand: episodes 0 and 1 have their answer item lost (1.0 and 0.5), 2 and 3 not
+    assert got == {"lost": 0.5, "errors_lost": 2.0, "errors_kept": 4.0}
+    none = SCRIPT_FUNCTIONS["errors_by_loss"](errors, torch.zeros(4, 3), query)
+    assert none["lost"] == 0.0 and math.isnan(none["errors_lost"]) and none["errors_kept"] == 3.0
