@@ -18,10 +18,10 @@ streams), runs the model (``memnets.training.checkpoints.load_model``) and print
 * each write head's largest weight at the steps of each item, first to last (a head whose
   focus fades with the item's place blurs what it writes beyond the lengths it trained on);
 * by item, the share of its steps whose every sharp write (largest weight over 0.5) lands on a
-  slot that a later step writes sharply again: write heads that walk the memory from
-  different places collide once the list is longer than those trained on, and the later
-  writes erase the earlier items; and the bit errors of the answers whose item is lost so
-  (half its steps or more) against the others'.
+  slot that a step at least an item's length later writes sharply again: write heads that
+  walk the memory from different places collide once the list is longer than those trained
+  on, and the later writes erase the earlier items; and the bit errors of the answers whose
+  item is lost so (half its steps or more) against the others'.
 """
 
 from __future__ import annotations
@@ -95,11 +95,13 @@ def write_focus(write_weights, items: int, task: AssociativeRecallTask) -> list[
 
 
 def lost(write_weights, items: int, task: AssociativeRecallTask):
-    """Per episode and item (B, n): the share of the item's steps at which no sharp write (a
-    head whose largest weight is over 0.5) survives, because every one of them lands on a
-    slot that a later step writes sharply again, by any head (``write_weights`` (B, T, H,
-    N)). Heads that walk the memory from different starts run into each other's earlier
-    writes once the list outgrows the training lengths."""
+    """Per episode and item (B, n): the share of the item's steps that wrote sharply (a head
+    whose largest weight is over 0.5) and whose every sharp write lands on a slot that a step
+    at least one item's length later (``item_length + 1`` steps) writes sharply again, by any
+    head (``write_weights`` (B, T, H, N)). Steps nearer than that are left out: a head may
+    write an item's slot again while it reads the item and the next delimiter. Heads that
+    walk the memory from different starts run into each other's earlier writes once the list
+    outgrows the training lengths."""
     step = task.item_length + 1
     largest, places = write_weights.max(-1)  # (B, T, H) each
     sharp = largest > 0.5  # (B, T, H)
@@ -107,10 +109,11 @@ def lost(write_weights, items: int, task: AssociativeRecallTask):
     mine = places[:, : items * step]  # (B, S, H): S the item steps
     same = mine[:, :, :, None, None] == places[:, None, None]  # (B, S, H, T, H)
     time = torch.arange(steps)
-    later = time.view(1, 1, 1, steps, 1) > time[: items * step].view(1, -1, 1, 1, 1)
+    later = time.view(1, 1, 1, steps, 1) >= time[: items * step].view(1, -1, 1, 1, 1) + step
     hit = (same & later & sharp[:, None, None]).flatten(3).any(-1)  # (B, S, H)
-    survives = (sharp[:, : items * step] & ~hit).any(-1)  # (B, S)
-    return (~survives).reshape(count, items, step).float().mean(-1)  # (B, n)
+    mine_sharp = sharp[:, : items * step]  # (B, S, H)
+    gone = mine_sharp.any(-1) & ~(mine_sharp & ~hit).any(-1)  # (B, S): written, none kept
+    return gone.reshape(count, items, step).float().mean(-1)  # (B, n)
 
 
 def errors_by_loss(errors, lost_share, query) -> dict:
@@ -152,7 +155,7 @@ def report_lines(model, task: AssociativeRecallTask, items: int, count: int, see
             f"    head {h}: " + " ".join(f"{value:.2f}" for value in row)
             for h, row in enumerate(heads)
         ),
-        "  item steps whose every sharp write a later step overwrites, by item: "
+        "  item steps whose every sharp write a later item's step overwrites, by item: "
         + " ".join(f"{value:.2f}" for value in lost_share.mean(0).tolist()),
         f"  answers whose item is lost (half its steps or more) {split['lost']:.3f}, bit "
         f"errors per sequence {split['errors_lost']:.2f}; the others {split['errors_kept']:.2f}",

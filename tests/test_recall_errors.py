@@ -129,16 +129,29 @@ def test_an_item_is_lost_when_every_sharp_write_of_it_is_overwritten_later():
     for t in range(steps):
         writes[0, t, 0, t] = 1.0  # head 0 walks up from slot 0
         writes[0, t, 1, (9 - t) % slots] = 1.0  # head 1 walks down from slot 9
-    # by hand: head 0's step t (slot t) is overwritten when head 1 reaches slot t later, at
-    # step 9 - t > t, so for t <= 4; head 1's step t (slot 9 - t) when head 0 reaches it at
-    # step 9 - t > t, the same steps. Steps 0-4 lose both writes, steps 5-8 neither.
-    # Items: steps 0-2, 3-5, 6-8 -> lost 3/3, 2/3, 0/3
+    # by hand: head 0's step t (slot t) is overwritten when head 1 reaches slot t, at step
+    # 9 - t, which counts when it is 3 steps or more later: 9 - t >= t + 3, so t <= 3; head
+    # 1's step t (slot 9 - t) likewise when head 0 reaches it at step 9 - t. Steps 0-3 lose
+    # both writes, steps 4-8 neither. Items: steps 0-2, 3-5, 6-8 -> lost 3/3, 1/3, 0/3
     got = SCRIPT_FUNCTIONS["lost"](writes, items, TASK)  # (B, n)
-    assert got.tolist() == [pytest.approx([1.0, 2 / 3, 0.0])]
+    assert got.tolist() == [pytest.approx([1.0, 1 / 3, 0.0])]
     # a blurred head (largest weight 0.5 or less) neither keeps nor overwrites an item
     writes[0, :, 1] = 0.0
     writes[0, :, 1, 0] = 0.5
     assert SCRIPT_FUNCTIONS["lost"](writes, items, TASK).tolist() == [[0.0] * 3]
+    # a step with no sharp write at all is not lost; nor is one written again within an
+    # item's length (head 0 stays on slot 1 for steps 1-3: 3 - 1 < 3)
+    writes[0, 0, 0] = 0.5  # step 0: no sharp write
+    writes[0, 1:4, 0] = 0.0
+    writes[0, 1:4, 0, 1] = 1.0
+    assert SCRIPT_FUNCTIONS["lost"](writes, items, TASK).tolist() == [[0.0] * 3]
+    # ... but written again an item's length later it is: step 7 back on slot 1 overwrites
+    # steps 1-3 (7 - 3 >= 3), two of item 0's steps and one of item 1's
+    writes[0, 7, 0] = 0.0
+    writes[0, 7, 0, 1] = 1.0
+    assert SCRIPT_FUNCTIONS["lost"](writes, items, TASK).tolist() == [
+        pytest.approx([2 / 3, 1 / 3, 0.0])
+    ]
 
 
 def test_errors_split_by_whether_the_answer_item_is_lost():
