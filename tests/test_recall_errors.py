@@ -35,11 +35,21 @@ def report(items: int, pick):
 
 
 def test_episodes_find_the_queried_item():
-    batch, stored, query = SCRIPT_FUNCTIONS["episodes"](TASK, 64, 5, 2)
-    # the target is the item after the queried one, by the task's own construction
-    first = batch.inputs.shape[1] - TASK.item_length
-    assert torch.equal(batch.targets[:, first:], stored[torch.arange(64), query + 1])
-    assert int(query.max()) <= 3 and int(query.min()) >= 0
+    count, items = 256, 5
+    batch, stored, query = SCRIPT_FUNCTIONS["episodes"](TASK, count, items, 2)
+    # the task's own draws, in make_batch's order: the items' bits, then the queried item
+    generator = torch.Generator().manual_seed(2)
+    drawn = torch.randint(0, 2, (count, items, TASK.item_length, TASK.width), generator=generator)
+    asked = torch.randint(0, items - 1, (count,), generator=generator)  # (B,)
+    assert torch.equal(stored, drawn.float())
+    rows = torch.arange(count)
+    # found: the drawn query, or an earlier item that asks the same question (8-bit items
+    # repeat: the same item followed by the same one)
+    same = query == asked
+    assert same.float().mean() > 0.9 and bool((query <= asked).all())
+    other = ~same
+    assert torch.equal(stored[rows, query][other], stored[rows, asked][other])
+    assert torch.equal(stored[rows, query + 1][other], stored[rows, asked + 1][other])
 
 
 def test_a_perfect_recaller_is_right_everywhere():
