@@ -36,9 +36,17 @@ def load_run(args: argparse.Namespace, task_class: type, run: str):
     return task, load_model(args.ckpt, compile=False)
 
 
-def write_report(out: Path | None, command: str, lines: list[str]) -> None:
-    """The report printed, and written to ``out`` (if given) under ``$ command``."""
+def write_report(
+    args: argparse.Namespace, script: str, lines: list[str], options: str = ""
+) -> None:
+    """The report printed, and written to ``args.out`` (if given) under the command that
+    makes it again: ``python bench/SCRIPT --ckpt ... [options] --episodes ... --seed ...``."""
     print("\n".join(lines))
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(f"$ {command}\n" + "\n".join(lines) + "\n")
+    if args.out is not None:
+        extra = f" {options}" if options else ""
+        command = (
+            f"python bench/{script} --ckpt {args.ckpt}{extra} --episodes {args.episodes} "
+            f"--seed {args.seed}"
+        )
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(f"$ {command}\n" + "\n".join(lines) + "\n")

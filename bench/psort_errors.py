@@ -129,11 +129,7 @@ def main(argv: list[str] | None = None) -> None:
             for head in placement
         ),
     ]
-    command = (
-        f"python bench/psort_errors.py --ckpt {args.ckpt} --episodes {args.episodes} "
-        f"--seed {args.seed}"
-    )
-    write_report(args.out, command, lines)
+    write_report(args, "psort_errors.py", lines)
 
 
 if __name__ == "__main__":

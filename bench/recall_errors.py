@@ -176,11 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     for items in args.items:
         lines += report_lines(model, task, items, args.episodes, args.seed)
     items = " ".join(map(str, args.items))
-    command = (
-        f"python bench/recall_errors.py --ckpt {args.ckpt} --items {items} "
-        f"--episodes {args.episodes} --seed {args.seed}"
-    )
-    write_report(args.out, command, lines)
+    write_report(args, "recall_errors.py", lines, f"--items {items}")
 
 
 if __name__ == "__main__":
