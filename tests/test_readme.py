@@ -29,3 +29,16 @@ def test_quickstart_has_exactly_two_commands_and_ci_uses_the_test_one():
     assert commands == ["make train", "make test"]
     ci = (README.parent / ".ci" / "run").read_text()
     assert "\nmake test\n" in ci
+
+
+def test_ntm_results_tables_are_the_readmes():
+    """The README shows results/ntm_results.md's summary rows and generalisation tables as they
+    are: a table regenerated without the README following shows up here."""
+    results = (README.parent / "results" / "ntm_results.md").read_text()
+    readme = README.read_text()
+    summary = [line for line in results.splitlines() if re.match(r"\| \w+ \| \d+ \| \d+/\d+", line)]
+    assert summary, "results/ntm_results.md lost its summary rows"
+    assert [row for row in summary if row not in readme.splitlines()] == []
+    generalisation = results.split("## Generalisation\n", 1)[1].split("## Every run", 1)[0]
+    assert generalisation.count("| seed |") >= 4, "the generalisation tables went missing"
+    assert generalisation.strip() in readme
