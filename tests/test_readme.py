@@ -31,9 +31,9 @@ def test_quickstart_has_exactly_two_commands_and_ci_uses_the_test_one():
     assert "\nmake test\n" in ci
 
 
-def test_ntm_results_tables_are_the_readmes():
+def test_readme_shows_ntm_results_tables():
     """The README shows results/ntm_results.md's summary rows and generalisation tables as they
-    are: a table regenerated without the README following shows up here."""
+    are: a table regenerated without the README following fails here."""
     results = (README.parent / "results" / "ntm_results.md").read_text()
     readme = README.read_text()
     summary = [line for line in results.splitlines() if re.match(r"\| \w+ \| \d+ \| \d+/\d+", line)]
