@@ -31,6 +31,7 @@ heads, S shift range.
 
 from __future__ import annotations
 
+import math
 import types
 import warnings
 from collections.abc import Callable
@@ -246,6 +247,7 @@ class NTMCell(nn.Module):
         forget_bias: float | None,
         controller_layers: int,
         parameter_init: Literal["pytorch_ntm", "pytorch_ntm_wide"] | None,
+        read_strength_init: float | None,
     ) -> None:
         super().__init__()
         for name, value in [
@@ -283,6 +285,11 @@ class NTMCell(nn.Module):
             raise ValueError(
                 f"parameter_init must be None (PyTorch's) or one of {PARAMETER_INITS}, got "
                 f"{parameter_init!r}"
+            )
+        if read_strength_init is not None and not read_strength_init > 1:
+            raise ValueError(
+                "read_strength_init must be None or a number over 1 (strength is 1 + softplus), "
+                f"got {read_strength_init!r}"
             )
         if forget_bias is not None and controller != "lstm":
             raise ValueError(
@@ -326,6 +333,10 @@ class NTMCell(nn.Module):
                 for layer in [self.controller, *self.upper_layers]:
                     layer.bias_ih[gate] = forget_bias
                     layer.bias_hh[gate] = 0.0
+        if read_strength_init is not None:  # 1 + softplus(bias) = read_strength_init
+            with torch.no_grad():
+                bias = self.read_head.projection.bias.view(num_read_heads, -1)  # (R, P)
+                bias[:, memory_width] = math.log(math.expm1(read_strength_init - 1))  # strength
         # the fused step's row order of [write projection; read projection] (not saved)
         rows = _head_rows(num_read_heads, num_write_heads, memory_width, shift_range)
         self.register_buffer("head_rows", rows, persistent=False)
@@ -775,6 +786,7 @@ class NTM(nn.Module):
         forget_bias: float | None = None,
         controller_layers: int = 1,
         parameter_init: Literal["pytorch_ntm", "pytorch_ntm_wide"] | None = None,
+        read_strength_init: float | None = None,
         batch_first: bool = True,
         compile: bool = False,
         compile_chunk: int = 1,
@@ -800,6 +812,7 @@ class NTM(nn.Module):
             forget_bias=forget_bias,
             controller_layers=controller_layers,
             parameter_init=parameter_init,
+            read_strength_init=read_strength_init,
         )
         self.batch_first = batch_first
         # not `self.compile`: that is nn.Module.compile, which compiles the whole module

@@ -196,8 +196,8 @@ def test_test_rebuilds_the_checkpoints_model_whatever_the_config_says(tmp_path):
             "memory_init": "learned_random", "learned_initial_state": True,
             "access_order": "read_then_write", "initial_focus": "uniform", "cosine_eps": None,
             "head_clip": None, "forget_bias": None, "controller_layers": 1,
-            "parameter_init": "pytorch_ntm", "batch_first": True, "compile": False,
-            "compile_chunk": 1,
+            "parameter_init": "pytorch_ntm", "read_strength_init": None, "batch_first": True,
+            "compile": False, "compile_chunk": 1,
         },
     }  # fmt: skip
     tested = main(
