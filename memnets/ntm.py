@@ -753,7 +753,10 @@ class NTM(nn.Module):
     then (B, L, C); ``parameter_init`` ``"pytorch_ntm"``: the controller (LSTM), head and
     output layers initialised as pytorch-ntm does (wider than PyTorch's defaults; see
     ``_init_like_pytorch_ntm``), ``"pytorch_ntm_wide"`` the same and a feed-forward
-    controller's layer too, by the LSTM's rule; None: PyTorch's defaults.
+    controller's layer too, by the LSTM's rule; None: PyTorch's defaults;
+    ``read_strength_init`` the read heads' key strength (beta) where the controller output is
+    zero: their strength bias set to softplus^-1(read_strength_init - 1), applied after
+    ``parameter_init`` (None: that initialisation's bias, a strength near 1.7).
 
     ``compile=True`` runs training steps (grad enabled, module in training mode, no internals
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,

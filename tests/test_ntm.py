@@ -1,5 +1,7 @@
 """NTM shapes, dtypes, batch independence, internals, state handling and config errors."""
 
+import math
+
 import pytest
 import torch
 from memnets_tasks.algorithmic import CopyTask
@@ -301,6 +303,27 @@ def test_forget_bias_sets_the_forget_gates_summed_bias() -> None:
     torch.testing.assert_close(forget, torch.ones(size))
     with pytest.raises(ValueError, match="forget_bias"):
         _small(controller="feedforward", forget_bias=1.0)
+
+
+def test_read_strength_init_sets_every_read_heads_first_key_strength() -> None:
+    """The read heads' strength bias b with 1 + log(1 + e^b) = 10 (b = log(e^9 - 1)); the
+    strengths of the first step, computed by hand from the projection, are 10 per read head
+    where the controller output is zero, and the other parameters keep their values."""
+    plain = _small(num_read_heads=2)
+    strong = _small(num_read_heads=2, read_strength_init=10.0)
+    bias = strong.cell.read_head.projection.bias.view(2, -1)  # (R, P)
+    width = strong.cell.memory_width
+    expected = math.log(math.exp(9.0) - 1.0)
+    torch.testing.assert_close(bias[:, width], torch.full((2,), expected))
+    addressing = strong.cell.read_head(torch.zeros(1, strong.cell.controller_size))
+    torch.testing.assert_close(addressing.strength, torch.full((1, 2), 10.0))
+    unchanged = plain.cell.read_head.projection.bias.view(2, -1)
+    keep = torch.ones_like(bias, dtype=torch.bool)
+    keep[:, width] = False
+    assert torch.equal(bias[keep], unchanged[keep])
+    for bad in (1.0, 0.5):
+        with pytest.raises(ValueError, match="read_strength_init"):
+            _small(read_strength_init=bad)
 
 
 def test_head_clip_acts_as_if_the_raw_head_parameters_were_clipped() -> None:
