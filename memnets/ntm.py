@@ -684,15 +684,26 @@ _COMPILED: dict[tuple, Callable] = {}  # (layout, device type) -> compiled chunk
 _COMPILE_FAILED: list[str] = []  # the first failure's message: from then on eager, said once
 
 
-def _compiled_chunk(layout: StepLayout, device_type: str) -> Callable:
+def _compiled_chunk(layout: StepLayout, device_type: str, internals: bool) -> Callable:
     """``_run_steps`` for one chunk of time steps, compiled with static shapes (one graph per
-    layout, batch size, chunk length, dtype and device; a new episode length reuses it)."""
-    key = (layout, device_type)
+    layout, batch size, chunk length, dtype and device; a new episode length reuses it); with
+    ``internals`` it also returns the chunk's read and write weights (B, K, R, N), (B, K, W, N)."""
+    key = (layout, device_type, internals)
     if key not in _COMPILED:
 
         def chunk(weights: StepWeights, gates_x: Tensor, state: NTMState, valid: Tensor):
-            hiddens, reads, state, _ = _run_steps(layout, weights, gates_x, state, valid)
-            return hiddens, reads, state
+            hiddens, reads, state, (read_weights, write_weights, _) = _run_steps(
+                layout, weights, gates_x, state, valid, internals=internals
+            )
+            if not internals:
+                return hiddens, reads, state, None, None
+            return (
+                hiddens,
+                reads,
+                state,
+                torch.stack(read_weights, 1),
+                torch.stack(write_weights, 1),
+            )
 
         # a code object of its own per layout: torch caches compiled graphs, and counts them
         # against its recompile limit (8), per code object, not per function object
@@ -758,14 +769,15 @@ class NTM(nn.Module):
     zero: their strength bias set to softplus^-1(read_strength_init - 1), applied after
     ``parameter_init`` (None: that initialisation's bias, a strength near 1.7).
 
-    ``compile=True`` runs training steps (grad enabled, module in training mode, no internals
+    ``compile=True`` runs training steps (grad enabled, module in training mode, no memory
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,
     the last chunk padded with steps that change nothing, so every sequence length runs the
-    same compiled graph (one per batch size and dtype; the first call compiles, a minute or
-    so on a CPU, where the graph is called through inductor's C++ wrapper). Evaluation,
-    ``no_grad`` and internals run the same step eagerly, so validation and pictures never
-    compile. Where compilation fails (no C++ compiler, an unsupported platform) a warning
-    says so once and the model runs eagerly.
+    same compiled graph (one per batch size and dtype, and one more for a training step that
+    asks for the read and write weights, e.g. for a penalty on them; the first call
+    compiles, a minute or so on a CPU, where the graph is called through inductor's C++
+    wrapper). Evaluation, ``no_grad`` and ``return_memory`` run the same step eagerly, so
+    validation and pictures never compile. Where compilation fails (no C++ compiler, an
+    unsupported platform) a warning says so once and the model runs eagerly.
     """
 
     def __init__(
@@ -854,9 +866,10 @@ class NTM(nn.Module):
         weights, input_weight, input_bias = cell.step_weights()
         gates_x = F.linear(x, input_weight, input_bias)  # (B, T, G): the input term, all steps
         layout = cell.layout()
-        if self._compiled_path(return_internals):
-            hiddens, reads, state = self._run_compiled(layout, weights, gates_x, state)
-            internals = None
+        if self._compiled_path(return_memory):
+            hiddens, reads, state, internals = self._run_compiled(
+                layout, weights, gates_x, state, internals=return_internals
+            )
         else:
             hiddens, reads, state, internals = _run_steps(
                 layout,
@@ -883,20 +896,28 @@ class NTM(nn.Module):
             ),
         )
 
-    def _compiled_path(self, return_internals: bool) -> bool:
+    def _compiled_path(self, return_memory: bool) -> bool:
         return (
             self.compile_steps
             and self.training
             and torch.is_grad_enabled()
-            and not return_internals
+            and not return_memory
             and not _COMPILE_FAILED
             and not torch.compiler.is_compiling()  # inside a user's compiled code: inline
         )
 
     def _run_compiled(
-        self, layout: StepLayout, weights: StepWeights, gates_x: Tensor, state: NTMState
-    ) -> tuple[Tensor, Tensor, NTMState]:
-        """Chunks of ``compile_chunk`` steps through one compiled graph; eager if it fails."""
+        self,
+        layout: StepLayout,
+        weights: StepWeights,
+        gates_x: Tensor,
+        state: NTMState,
+        *,
+        internals: bool,
+    ) -> tuple[Tensor, Tensor, NTMState, tuple[list[Tensor], list[Tensor], list[Tensor]] | None]:
+        """Chunks of ``compile_chunk`` steps through one compiled graph; eager if it fails.
+        With ``internals``, the read and write weights of every step as ``_run_steps`` gives
+        them (one (B, R, N) and (B, W, N) per step; no memories), else None."""
         batch, steps, gate_size = gates_x.shape
         chunk = self.compile_chunk
         chunks = -(-steps // chunk)  # ceil
@@ -910,15 +931,17 @@ class NTM(nn.Module):
             None if controller is None else tuple(_canonical(t) for t in controller),
             *(_canonical(t) for t in state[1:]),
         )
-        run = _compiled_chunk(layout, gates_x.device.type)
-        hiddens, reads = [], []
+        run = _compiled_chunk(layout, gates_x.device.type, internals)
+        hiddens, reads, read_weights, write_weights = [], [], [], []
         try:
             for index in range(chunks):
-                chunk_hiddens, chunk_reads, state = run(
+                chunk_hiddens, chunk_reads, state, chunk_read_w, chunk_write_w = run(
                     weights, _canonical(inputs[index]), state, valid[index]
                 )
                 hiddens.append(chunk_hiddens)
                 reads.append(chunk_reads)
+                read_weights.append(chunk_read_w)
+                write_weights.append(chunk_write_w)
         except Exception as error:  # noqa: BLE001 -- any compiler failure: say so, run eagerly
             if index > 0:  # a failure after a compiled chunk ran is not the compiler's
                 raise
@@ -929,11 +952,16 @@ class NTM(nn.Module):
                 RuntimeWarning,
                 stacklevel=3,
             )
-            hiddens, reads, state, _ = _run_steps(layout, weights, gates_x, state)
-            return hiddens, reads, state
+            hiddens, reads, state, steps_internals = _run_steps(
+                layout, weights, gates_x, state, internals=internals
+            )
+            return hiddens, reads, state, steps_internals if internals else None
         hiddens = torch.cat(hiddens, dim=1)[:, :steps]  # (B, T, C)
         reads = torch.cat(reads, dim=1)[:, :steps]  # (B, T, R*M)
-        return hiddens, reads, state
+        if not internals:
+            return hiddens, reads, state, None
+        per_step = [torch.cat(w, dim=1)[:, :steps].unbind(1) for w in (read_weights, write_weights)]
+        return hiddens, reads, state, (list(per_step[0]), list(per_step[1]), [])
 
 
 # builders for the paper's configurations (Graves et al. 2014, tables 1-3)

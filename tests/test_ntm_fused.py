@@ -128,6 +128,36 @@ def test_compiled_equals_eager_and_ten_lengths_compile_one_graph() -> None:
     assert counters["stats"]["unique_graphs"] == 1
 
 
+def test_compiled_internals_equal_eager_and_carry_gradients() -> None:
+    """A training step that asks for the read and write weights (a penalty on them) compiles
+    too: the same weights as the eager step, padded steps cut off, and the same gradients
+    through a loss on them."""
+    torch.manual_seed(0)
+    options = dict(input_size=5, output_size=4, controller_size=8, memory_slots=6, memory_width=4,
+                   num_read_heads=2)  # fmt: skip
+    compiled = NTM(**options, compile=True, compile_chunk=4)
+    eager = NTM(**options)
+    eager.load_state_dict(compiled.state_dict())
+    x = torch.randn(2, 7, 5, generator=torch.Generator().manual_seed(1))  # 7: two chunks of 4
+    results = []
+    for model in (compiled, eager):
+        output, _, internals = model(x, return_internals=True)
+        assert internals.read_weights.shape == (2, 7, 2, 6)
+        assert internals.write_weights.shape == (2, 7, 1, 6)
+        assert internals.memory is None
+        (output.sum() + internals.read_weights.square().sum()).backward()
+        results.append((output, internals, gradients(model)))
+        model.zero_grad()
+    (output, internals, grads), (expected, expected_internals, expected_grads) = results
+    torch.testing.assert_close(output, expected, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(internals.read_weights, expected_internals.read_weights,
+                               rtol=1e-4, atol=1e-5)  # fmt: skip
+    torch.testing.assert_close(internals.write_weights, expected_internals.write_weights,
+                               rtol=1e-4, atol=1e-5)  # fmt: skip
+    for name, gradient in expected_grads.items():
+        torch.testing.assert_close(grads[name], gradient, rtol=1e-3, atol=1e-5)
+
+
 def test_without_a_compiler_a_warning_says_so_once_and_training_runs_eagerly(tmp_path) -> None:
     """A real failure (no C++ compiler for inductor), in a fresh process: never silent."""
     script = textwrap.dedent(

@@ -41,3 +41,13 @@ def bit_errors_per_sequence(logits: Tensor, targets: Tensor, mask: Tensor) -> Te
     """Number of wrong bits per sequence after thresholding at 0.5 -> (B,)."""
     wrong = ((logits > 0) != (targets > 0.5)) & mask.unsqueeze(-1)  # (B, T, O)
     return wrong.sum(dim=(1, 2)).to(logits.dtype)
+
+
+def normalised_entropy(weights: Tensor) -> Tensor:
+    """Mean entropy of attention weights over their last axis (B, ..., N), divided by log N:
+    0 for weights on one slot, 1 for uniform weights -> a scalar."""
+    slots = weights.shape[-1]
+    if slots < 2:
+        raise ValueError(f"weights have shape {tuple(weights.shape)}: entropy needs N >= 2 slots")
+    entropy = -(weights * weights.clamp_min(1e-12).log()).sum(-1)  # (B, ...)
+    return entropy.mean() / math.log(slots)

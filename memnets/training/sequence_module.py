@@ -22,7 +22,12 @@ from torch import nn
 from memnets.dnc import DNC, READ_MODES, DNCInternals
 from memnets.ntm import NTMInternals
 from memnets.training.guards import check_finite_gradients, check_finite_loss
-from memnets.training.metrics import bit_errors_per_sequence, cost_bits_per_sequence, masked_bce
+from memnets.training.metrics import (
+    bit_errors_per_sequence,
+    cost_bits_per_sequence,
+    masked_bce,
+    normalised_entropy,
+)
 from memnets.training.pictures import (
     heads_figure,
     links_figure,
@@ -147,7 +152,12 @@ class SequenceTaskModule(lightning.LightningModule):
     budget). ``lr_warmup_steps``: None (the default) starts at the full rate; N raises it
     linearly over the first N updates (times the cosine when both are set). All three default
     to None, so that configs resolved before they existed keep their
-    protocol hashes (``bench/protocols.py``).
+    protocol hashes (``bench/protocols.py``). ``read_entropy_penalty``: None (the default)
+    trains on the task's loss alone; a weight w adds w times the read weights' mean entropy
+    (over every step, read head and sequence, divided by log N: 0 on one slot, 1 uniform) to
+    the training loss, a push towards sharp reads (the model must return ``read_weights``
+    (B, T, R, N) in its internals; logged as ``train/read_entropy``; ``train/loss`` stays the
+    task's).
     """
 
     def __init__(
@@ -164,6 +174,7 @@ class SequenceTaskModule(lightning.LightningModule):
         lr_decay: Literal["cosine"] | None = None,
         lr_final_fraction: float | None = None,
         lr_warmup_steps: int | None = None,
+        read_entropy_penalty: float | None = None,
     ) -> None:
         super().__init__()
         if optimizer not in ("adam", "rmsprop"):
@@ -180,6 +191,10 @@ class SequenceTaskModule(lightning.LightningModule):
             or lr_warmup_steps < 1
         ):
             raise ValueError(f"lr_warmup_steps must be an integer >= 1, got {lr_warmup_steps!r}")
+        if read_entropy_penalty is not None and not read_entropy_penalty >= 0:
+            raise ValueError(
+                f"read_entropy_penalty must be None or >= 0, got {read_entropy_penalty!r}"
+            )
         if run_seeds is not None:
             raise ValueError(
                 "runs trained together (run_seeds) are implemented for the QA module only; "
@@ -194,7 +209,13 @@ class SequenceTaskModule(lightning.LightningModule):
     # steps
 
     def _shared_step(self, batch, stage: str, *, name: str | None = None) -> torch.Tensor:
-        logits, _ = self.model(batch.inputs)  # (B, T, O)
+        penalty = self.hparams.read_entropy_penalty if stage == "train" else None
+        if penalty is not None:
+            logits, _, internals = self.model(batch.inputs, return_internals=True)  # (B, T, O)
+            entropy = normalised_entropy(internals.read_weights)  # (B, T, R, N) -> scalar
+            self.log("train/read_entropy", entropy, on_step=True, on_epoch=False)
+        else:
+            logits, _ = self.model(batch.inputs)  # (B, T, O)
         loss = masked_bce(logits, batch.targets, batch.mask, reduction=self.hparams.loss_reduction)
         batch_size = batch.inputs.shape[0]
         prefix = name or stage
@@ -217,7 +238,7 @@ class SequenceTaskModule(lightning.LightningModule):
             add_dataloader_idx=False,
             **log,
         )
-        return loss
+        return loss if penalty is None else loss + penalty * entropy
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         loss = self._shared_step(batch, "train")
