@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from babi_bench import evaluate, read
-from protocols import replace_results, table_rows
+from protocols import replace_results, results_file, table_rows
 
 TASKS = "2,3,6,7,9,10,13,16,17,18"  # failed under the paper's protocol (results/babi_1k.md)
 NETWORK = "--model.init_args.model.init_args."
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         for m in means.values()
     ]
     lines.append("| **mean** | " + " | ".join(summary) + " |")
-    table = args.out.with_suffix(".md")  # never over a table of more tasks
+    table = results_file(args.out, ".md")  # never over a table of more tasks
     replace_results({table: "\n".join(lines) + "\n"}, count=table_rows, counted=table)
     print(f"wrote {table}")
 

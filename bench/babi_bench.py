@@ -403,15 +403,16 @@ def write(out: Path, state: dict[str, Any], paper: dict[int, float], paper_colum
     never with fewer runs than OUT.json held (``protocols.replace_results``)."""
     rows = task_rows(state, paper)
     state["summary"] = {"rows": rows, "columns": summarise(rows, ERRORS)}
+    json_file = protocols.results_file(out, ".json")
     files = {
-        out.with_suffix(".json"): json.dumps(state, indent=1, sort_keys=True) + "\n",
-        out.with_suffix(".md"): markdown(state, rows, paper_column),
+        json_file: json.dumps(state, indent=1, sort_keys=True) + "\n",
+        protocols.results_file(out, ".md"): markdown(state, rows, paper_column),
     }
-    protocols.replace_results(files, count=protocols.json_runs, counted=out.with_suffix(".json"))
+    protocols.replace_results(files, count=protocols.json_runs, counted=json_file)
 
 
 def read(out: Path) -> dict[str, Any] | None:
-    path = out.with_suffix(".json")
+    path = protocols.results_file(out, ".json")
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -544,10 +545,11 @@ def evaluate(argv: list[str] | None, *, script: str, joint: bool = False, **defa
             for future in as_completed([pool.submit(train_runs, job) for job in jobs]):
                 for run in future.result():
                     record(run)
-    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}", flush=True)
+    table, runs = (protocols.results_file(out, suffix) for suffix in (".md", ".json"))
+    print(f"wrote {table} and {runs}", flush=True)
     if missing:  # the table lists them; the command still fails
         protocols.no_data(
             f"no {setting} data for tasks {sorted(missing)} in {args.data_dir} (listed as "
-            f"'no data' in {out.with_suffix('.md')})"
+            f"'no data' in {protocols.results_file(out, '.md')})"
         )
     return out

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from babi_bench import errors_by_task, pick, read_paper_column, summarise, table
-from protocols import no_data, replace_results
+from protocols import no_data, replace_results, results_file
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarise(rows, errors)
     result = {"command": command, "rows": rows, "summary": summary}
     replace_results(  # never over results of more tasks or runs
-        {args.out.with_suffix(".json"): json.dumps(result, indent=1) + "\n",
-         args.out.with_suffix(".md"): "\n".join(lines)},
-        count=pooled_runs, counted=args.out.with_suffix(".json"),
+        {results_file(args.out, ".json"): json.dumps(result, indent=1) + "\n",
+         results_file(args.out, ".md"): "\n".join(lines)},
+        count=pooled_runs, counted=results_file(args.out, ".json"),
     )  # fmt: skip
     print("\n".join(lines))
 

@@ -35,6 +35,7 @@ from protocols import (
     protocol_hash,
     replace_results,
     resolve,
+    results_file,
     table_rows,
     train_run,
 )
@@ -174,7 +175,7 @@ def main() -> None:
         except (FileNotFoundError, ValueError) as error:
             no_data(str(error).splitlines()[0])
     out = ROOT / args.out
-    cache_file = out.with_suffix(".json")
+    cache_file = results_file(out, ".json")
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {"runs": {}}
     digest = run_protocol(args)  # resolved before any run starts (resolving prints)
     pending = [
@@ -224,7 +225,7 @@ def main() -> None:
             tables(current),
             "",
         ])  # fmt: skip
-        table_file = out.with_suffix(".md")
+        table_file = results_file(out, ".md")
         replace_results({table_file: text}, count=run_rows, counted=table_file)
         print(text)
     if failed:

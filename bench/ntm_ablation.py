@@ -45,7 +45,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from protocols import replace_results, table_rows
+from protocols import replace_results, results_file, table_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "--model.init_args.model.init_args."
@@ -307,13 +307,14 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name, (task, overrides, meaning) in ARMS.items():
         seeds = ARM_SEEDS[name] if name in ARM_SEEDS else SEEDS[task]
-        cache = (args.out / f"{task}_{name}").with_suffix(".json")
+        cache = results_file(args.out / f"{task}_{name}", ".json")
         chosen = args.arms is None or name in args.arms
         if (args.train or args.reread or args.rekey) and chosen:
             command = [
                 sys.executable, str(ROOT / "bench" / "ntm_results.py"), "--tasks", task,
                 "--seeds", *map(str, seeds), "--jobs", str(args.jobs),
-                "--out", str(cache.with_suffix("")), "--save-dir", f"runs/ablation/{task}_{name}",
+                "--out", str(args.out / f"{task}_{name}"),
+                "--save-dir", f"runs/ablation/{task}_{name}",
                 *(["--reread"] if args.reread and not args.train else []),
                 *(["--rekey"] if args.rekey and not args.train else []), "--", *overrides,
             ]  # fmt: skip

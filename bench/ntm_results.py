@@ -54,6 +54,7 @@ from protocols import (
     protocol_hash,
     replace_results,
     resolve,
+    results_file,
     table_rows,
     train_run,
 )
@@ -428,7 +429,7 @@ def main() -> None:
     args.out = args.out or f"results/{args.model}_results"
     out = ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    cache_file = out.with_suffix(".json")
+    cache_file = results_file(out, ".json")
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {"runs": {}}
     # resolved here, before any run starts (resolving prints: one thread at a time)
     arguments = {task: task_arguments(task, args) for task in args.tasks}  # bad task: stop here
@@ -541,7 +542,7 @@ def main() -> None:
         + table(current, args.threshold, args.model) + "\n"
     )  # fmt: skip
     if current:  # no table of nothing
-        table_file = out.with_suffix(".md")
+        table_file = results_file(out, ".md")
         replace_results({table_file: text}, count=run_rows, counted=table_file)
         print(table_file.read_text())
     if failed:

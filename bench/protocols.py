@@ -123,6 +123,16 @@ def machine() -> str:
 # results files
 
 
+def results_file(out: Path, suffix: str) -> Path:
+    """The results file ``out`` + ``suffix`` (".json", ".md"). Dots in the name stay:
+    ``--out results/x_lr0.01`` gives x_lr0.01.json, where ``with_suffix`` would give x_lr0.json
+    (two arms differing after the dot would then share a file). A name already ending in .json
+    or .md has that ending replaced."""
+    if out.suffix in (".json", ".md"):
+        out = out.with_suffix("")
+    return out.with_name(out.name + suffix)
+
+
 def json_runs(text: str) -> int:
     """The runs of a results JSON (its ``runs`` mapping)."""
     return len(json.loads(text).get("runs") or {})

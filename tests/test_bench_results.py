@@ -97,3 +97,18 @@ def test_dnc_babi_never_replaces_its_table_with_fewer_runs(tmp_path):
             {table: dnc_babi.tables(two_seeds[:1])}, count=dnc_babi.run_rows, counted=table
         )
     assert table.read_text() == text
+
+
+def test_a_results_name_with_a_dot_keeps_it():
+    """``--out results/arm_lr0.01`` writes arm_lr0.01.json and .md: with ``with_suffix`` two
+    arms that differ after the dot (lr0.01 and lr0.003) both wrote arm_lr0.json."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from protocols import results_file
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    out = Path("results") / "arm_lr0.01"
+    assert results_file(out, ".json") == Path("results/arm_lr0.01.json")
+    assert results_file(out, ".md") == Path("results/arm_lr0.01.md")
+    assert results_file(Path("results/ntm_results"), ".md") == Path("results/ntm_results.md")
+    assert results_file(Path("results/x.json"), ".md") == Path("results/x.md")
