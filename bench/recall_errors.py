@@ -21,14 +21,24 @@ streams), runs the model (``memnets.training.checkpoints.load_model``) and print
   slot that a step at least an item's length later writes sharply again: write heads that
   walk the memory from different places collide once the list is longer than those trained
   on, and the later writes erase the earlier items; and the bit errors of the answers whose
-  item is lost so (half its steps or more) against the others'.
+  item is lost so (half its steps or more) against the others';
+* for an NTM, the read head that reads most sharply at the answer steps, step by step from the
+  query's delimiter to the last answer step: its key strength (beta), interpolation gate,
+  sharpening (gamma), largest content weight, the cosines of the best and second-best rows,
+  and largest final weight: whether a lookup is sharp in the content weights themselves, or
+  made sharp by the gate and the sharpening alone (recorded from the arguments of the
+  model's addressing function, ``memnets.ntm._address``, as the model runs).
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from checkpoint_report import load_run, report_parser, write_report
 from memnets_tasks.algorithmic import AssociativeRecallTask
+
+import memnets.ntm as ntm
 
 
 def episodes(task: AssociativeRecallTask, count: int, items: int, seed: int):
@@ -132,10 +142,58 @@ def errors_by_loss(errors, lost_share, query) -> dict:
     }
 
 
+@contextlib.contextmanager
+def recorded_addressing():
+    """Within it, every call of the NTM's addressing function (eager steps) appends its figures
+    per head to the list it yields: a dict of (B, H) tensors (strength, gate, gamma, content:
+    the largest content weight, cosine_best, cosine_second, weight: the largest final weight).
+    One call a step with ``read_then_write`` (write heads first, then read heads), two with
+    ``write_then_read`` (write heads, then read heads)."""
+    calls, address = [], ntm._address
+
+    def recording(memory, previous, key, strength, gate, shift_weights, gamma, eps=None):
+        weights = address(memory, previous, key, strength, gate, shift_weights, gamma, eps)
+        cosine = ntm._cosine(memory, key, eps)  # (B, H, N)
+        content = torch.softmax(strength * cosine, dim=-1)  # (B, H, N)
+        best = cosine.topk(2, dim=-1).values  # (B, H, 2)
+        calls.append({
+            "strength": strength[..., 0], "gate": gate[..., 0], "gamma": gamma[..., 0],
+            "content": content.max(-1).values, "cosine_best": best[..., 0],
+            "cosine_second": best[..., 1], "weight": weights.max(-1).values,
+        })  # fmt: skip
+        return weights
+
+    ntm._address = recording
+    try:
+        yield calls
+    finally:
+        ntm._address = address
+
+
+def read_addressing(calls: list[dict], steps: int, write_heads: int) -> list[dict]:
+    """The read heads' figures of each step (dicts of (B, R) tensors) from the calls that
+    :func:`recorded_addressing` recorded over ``steps`` steps."""
+    if len(calls) == 2 * steps:  # write_then_read: the read heads' call is each step's second
+        return calls[1::2]
+    return [{name: value[:, write_heads:] for name, value in call.items()} for call in calls]
+
+
+def addressing_lines(reads: list[dict], head: int, task: AssociativeRecallTask) -> list[str]:
+    """Read head ``head``'s figures, averaged over episodes, at each step from the query's
+    delimiter (the last ``2 * item_length + 2`` steps: delimiter, query, delimiter, answer)."""
+    span = 2 * task.item_length + 2
+    names = ["strength", "gate", "gamma", "content", "cosine_best", "cosine_second", "weight"]
+    lines = ["  step (from the end): " + " ".join(f"{name:>13}" for name in names)]
+    for step in range(len(reads) - span, len(reads)):
+        values = " ".join(f"{float(reads[step][name][:, head].mean()):13.3f}" for name in names)
+        lines.append(f"  {step - len(reads):>20}: {values}")
+    return lines
+
+
 def report_lines(model, task: AssociativeRecallTask, items: int, count: int, seed: int) -> list:
     """The report's lines for ``count`` episodes of ``items`` items."""
     batch, stored, query = episodes(task, count, items, seed)
-    with torch.no_grad():
+    with torch.no_grad(), recorded_addressing() as calls:
         logits, _, internals = model(batch.inputs, return_internals=True)  # (B, T, W), ...
     report = error_report(logits, batch, stored, query, task)
     places = " ".join(f"{value:.2f}" for value in report["bit_errors_by_query_place"])
@@ -159,6 +217,23 @@ def report_lines(model, task: AssociativeRecallTask, items: int, count: int, see
         + " ".join(f"{value:.2f}" for value in lost_share.mean(0).tolist()),
         f"  answers whose item is lost (half its steps or more) {split['lost']:.3f}, bit "
         f"errors per sequence {split['errors_lost']:.2f}; the others {split['errors_kept']:.2f}",
+        *sharpest_head_lines(calls, internals, task),
+    ]
+
+
+def sharpest_head_lines(calls: list[dict], internals, task: AssociativeRecallTask) -> list[str]:
+    """The addressing of the read head sharpest at the answer steps (none for a model whose
+    steps did not call the NTM's addressing function)."""
+    steps = internals.read_weights.shape[1]
+    if not calls:
+        return []
+    focus = read_focus(internals.read_weights, task)
+    head = max(range(len(focus)), key=focus.__getitem__)
+    reads = read_addressing(calls, steps, internals.write_weights.shape[2])
+    return [
+        f"  read head {head} (the sharpest at the answers), from the query's delimiter to the "
+        "last answer step:",
+        *addressing_lines(reads, head, task),
     ]
 
 

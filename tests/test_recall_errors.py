@@ -10,6 +10,8 @@ import pytest
 import torch
 from tiny_runs import tiny_checkpoint
 
+import memnets.ntm as ntm
+from memnets import NTM
 from tasks.algorithmic import AssociativeRecallTask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +122,11 @@ def test_the_script_reads_a_real_checkpoint_and_refuses_another_task(tmp_path, c
     assert len(lines[2].rpartition(": ")[2].split()) == 2
     assert len(lines[6].rpartition(": ")[2].split()) == 3 and lines[6].startswith("    head 0")
     assert any(line.startswith("7 items:") for line in lines)
+    # the sharpest read head's addressing, a row per step from the query's delimiter on
+    header = next(i for i, line in enumerate(lines) if line.startswith("  step (from the end):"))
+    assert lines[header - 1].startswith("  read head ")
+    rows = [line.split(":")[0].strip() for line in lines[header + 1 : header + 9]]
+    assert rows == [str(step) for step in range(-8, 0)]  # 2 x item length 3 + 2 steps
     written = out_file.read_text().splitlines()
     assert written[0].startswith("$ python bench/recall_errors.py --ckpt") and written[1:] == lines
     copy = tiny_checkpoint("ntm_copy", tmp_path / "copy")
@@ -175,3 +182,25 @@ def test_errors_split_by_whether_the_answer_item_is_lost():
     assert got == {"lost": 0.5, "errors_lost": 2.0, "errors_kept": 4.0}
     none = SCRIPT_FUNCTIONS["errors_by_loss"](errors, torch.zeros(4, 3), query)
     assert none["lost"] == 0.0 and math.isnan(none["errors_lost"]) and none["errors_kept"] == 3.0
+
+
+@pytest.mark.parametrize("order", ["read_then_write", "write_then_read"])
+def test_the_recorded_addressing_is_the_models_own(order):
+    """The figures recorded for the read heads give back the model's read weights (their
+    largest value per step) in either access order, and the addressing function is restored."""
+    torch.manual_seed(0)
+    model = NTM(input_size=3, output_size=2, controller_size=6, memory_slots=8, memory_width=4,
+                num_read_heads=2, num_write_heads=3, access_order=order)  # fmt: skip
+    address = ntm._address
+    with torch.no_grad(), SCRIPT_FUNCTIONS["recorded_addressing"]() as calls:
+        _, _, internals = model(torch.randn(4, 5, 3), return_internals=True)
+    assert ntm._address is address
+    reads = SCRIPT_FUNCTIONS["read_addressing"](calls, 5, 3)
+    assert len(reads) == 5
+    for step, figures in enumerate(reads):
+        largest = internals.read_weights[:, step].max(-1).values  # (B, R)
+        torch.testing.assert_close(figures["weight"], largest)
+        assert bool((figures["strength"] >= 1).all()) and bool((figures["gamma"] >= 1).all())
+        assert bool(((figures["gate"] >= 0) & (figures["gate"] <= 1)).all())
+        assert bool((figures["cosine_best"] >= figures["cosine_second"]).all())
+        assert bool((figures["content"] >= 1 / 8 - 1e-6).all())  # the largest of 8 weights
