@@ -521,7 +521,7 @@ def main() -> None:
         "",
         f"Produced by `python bench/ntm_results.py --model {args.model}` (see",
         f"`{Path(__file__).name}`; the runs' TensorBoard events go under `{args.save_dir}/`,",
-        f"which git ignores; this table and `{Path(args.out).name}.json` are what is kept).",
+        f"which git ignores; this table and `{results_file(out, '.json').name}` are what is kept).",
         f"Machine of the last run recorded: {cache.get('machine', '?')}. Runs recorded from",
         "2026-12-01 name their own CPU"
         + (f" ({'; '.join(machines)})" if machines else "")

@@ -170,10 +170,15 @@ def recorded_addressing():
         ntm._address = address
 
 
-def read_addressing(calls: list[dict], steps: int, write_heads: int) -> list[dict]:
+def read_addressing(calls: list[dict], steps: int, write_heads: int, read_first: bool) -> list:
     """The read heads' figures of each step (dicts of (B, R) tensors) from the calls that
-    :func:`recorded_addressing` recorded over ``steps`` steps."""
-    if len(calls) == 2 * steps:  # write_then_read: the read heads' call is each step's second
+    :func:`recorded_addressing` recorded over ``steps`` steps of a model that reads first
+    (``read_first``: one call a step, write heads first) or writes first (two calls a step)."""
+    expected = steps if read_first else 2 * steps
+    if len(calls) != expected:
+        raise ValueError(f"{len(calls)} calls of the addressing function over {steps} steps, "
+                         f"expected {expected}")  # fmt: skip
+    if not read_first:  # the read heads' call is each step's second
         return calls[1::2]
     return [{name: value[:, write_heads:] for name, value in call.items()} for call in calls]
 
@@ -217,11 +222,11 @@ def report_lines(model, task: AssociativeRecallTask, items: int, count: int, see
         + " ".join(f"{value:.2f}" for value in lost_share.mean(0).tolist()),
         f"  answers whose item is lost (half its steps or more) {split['lost']:.3f}, bit "
         f"errors per sequence {split['errors_lost']:.2f}; the others {split['errors_kept']:.2f}",
-        *sharpest_head_lines(calls, internals, task),
+        *sharpest_head_lines(model, calls, internals, task),
     ]
 
 
-def sharpest_head_lines(calls: list[dict], internals, task: AssociativeRecallTask) -> list[str]:
+def sharpest_head_lines(model, calls: list[dict], internals, task) -> list[str]:
     """The addressing of the read head sharpest at the answer steps (none for a model whose
     steps did not call the NTM's addressing function)."""
     steps = internals.read_weights.shape[1]
@@ -229,7 +234,8 @@ def sharpest_head_lines(calls: list[dict], internals, task: AssociativeRecallTas
         return []
     focus = read_focus(internals.read_weights, task)
     head = max(range(len(focus)), key=focus.__getitem__)
-    reads = read_addressing(calls, steps, internals.write_weights.shape[2])
+    read_first = model.cell.access_order == "read_then_write"
+    reads = read_addressing(calls, steps, internals.write_weights.shape[2], read_first)
     return [
         f"  read head {head} (the sharpest at the answers), from the query's delimiter to the "
         "last answer step:",

@@ -286,10 +286,12 @@ class NTMCell(nn.Module):
                 f"parameter_init must be None (PyTorch's) or one of {PARAMETER_INITS}, got "
                 f"{parameter_init!r}"
             )
-        if read_strength_init is not None and not read_strength_init > 1:
+        if read_strength_init is not None and not (
+            read_strength_init > 1 and math.isfinite(read_strength_init)
+        ):
             raise ValueError(
-                "read_strength_init must be None or a number over 1 (strength is 1 + softplus), "
-                f"got {read_strength_init!r}"
+                "read_strength_init must be None or a finite number over 1 (strength is 1 + "
+                f"softplus), got {read_strength_init!r}"
             )
         if forget_bias is not None and controller != "lstm":
             raise ValueError(
@@ -334,9 +336,10 @@ class NTMCell(nn.Module):
                     layer.bias_ih[gate] = forget_bias
                     layer.bias_hh[gate] = 0.0
         if read_strength_init is not None:  # 1 + softplus(bias) = read_strength_init
+            excess = read_strength_init - 1.0  # softplus^-1(y) = y + log(1 - e^-y): no overflow
             with torch.no_grad():
                 bias = self.read_head.projection.bias.view(num_read_heads, -1)  # (R, P)
-                bias[:, memory_width] = math.log(math.expm1(read_strength_init - 1))  # strength
+                bias[:, memory_width] = excess + math.log(-math.expm1(-excess))  # strength
         # the fused step's row order of [write projection; read projection] (not saved)
         rows = _head_rows(num_read_heads, num_write_heads, memory_width, shift_range)
         self.register_buffer("head_rows", rows, persistent=False)
@@ -680,7 +683,7 @@ def _run_steps(
     return *stacked, state, (read_weights, write_weights, memory)
 
 
-_COMPILED: dict[tuple, Callable] = {}  # (layout, device type) -> compiled chunk of steps
+_COMPILED: dict[tuple, Callable] = {}  # (layout, device type, internals) -> compiled chunk
 _COMPILE_FAILED: list[str] = []  # the first failure's message: from then on eager, said once
 
 
@@ -767,7 +770,8 @@ class NTM(nn.Module):
     controller's layer too, by the LSTM's rule; None: PyTorch's defaults;
     ``read_strength_init`` the read heads' key strength (beta) where the controller output is
     zero: their strength bias set to softplus^-1(read_strength_init - 1), applied after
-    ``parameter_init`` (None: that initialisation's bias, a strength near 1.7).
+    ``parameter_init`` (None: that initialisation's bias, a strength near 1.7; a
+    ``head_clip`` clips that bias too, capping the strength at 1 + softplus(head_clip)).
 
     ``compile=True`` runs training steps (grad enabled, module in training mode, no memory
     asked for) through ``torch.compile``: time is cut into chunks of ``compile_chunk`` steps,

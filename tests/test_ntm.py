@@ -313,7 +313,7 @@ def test_read_strength_init_sets_every_read_heads_first_key_strength() -> None:
     strong = _small(num_read_heads=2, read_strength_init=10.0)
     bias = strong.cell.read_head.projection.bias.view(2, -1)  # (R, P)
     width = strong.cell.memory_width
-    expected = math.log(math.exp(9.0) - 1.0)
+    expected = math.log(math.exp(9.0) - 1.0)  # softplus^-1(9)
     torch.testing.assert_close(bias[:, width], torch.full((2,), expected))
     addressing = strong.cell.read_head(torch.zeros(1, strong.cell.controller_size))
     torch.testing.assert_close(addressing.strength, torch.full((1, 2), 10.0))
@@ -321,8 +321,10 @@ def test_read_strength_init_sets_every_read_heads_first_key_strength() -> None:
     keep = torch.ones_like(bias, dtype=torch.bool)
     keep[:, width] = False
     assert torch.equal(bias[keep], unchanged[keep])
-    for bad in (1.0, 0.5):
-        with pytest.raises(ValueError, match="read_strength_init"):
+    huge = _small(read_strength_init=1000.0).cell  # no overflow on the way to the bias
+    torch.testing.assert_close(huge.read_head(torch.zeros(1, 6)).strength, torch.full((1, 1), 1e3))
+    for bad in (1.0, 0.5, math.inf):
+        with pytest.raises(ValueError, match="read_strength_init must be None or a finite"):
             _small(read_strength_init=bad)
 
 

@@ -195,7 +195,7 @@ def test_the_recorded_addressing_is_the_models_own(order):
     with torch.no_grad(), SCRIPT_FUNCTIONS["recorded_addressing"]() as calls:
         _, _, internals = model(torch.randn(4, 5, 3), return_internals=True)
     assert ntm._address is address
-    reads = SCRIPT_FUNCTIONS["read_addressing"](calls, 5, 3)
+    reads = SCRIPT_FUNCTIONS["read_addressing"](calls, 5, 3, order == "read_then_write")
     assert len(reads) == 5
     for step, figures in enumerate(reads):
         largest = internals.read_weights[:, step].max(-1).values  # (B, R)
@@ -204,3 +204,5 @@ def test_the_recorded_addressing_is_the_models_own(order):
         assert bool(((figures["gate"] >= 0) & (figures["gate"] <= 1)).all())
         assert bool((figures["cosine_best"] >= figures["cosine_second"]).all())
         assert bool((figures["content"] >= 1 / 8 - 1e-6).all())  # the largest of 8 weights
+    with pytest.raises(ValueError, match="calls of the addressing function over 6 steps"):
+        SCRIPT_FUNCTIONS["read_addressing"](calls, 6, 3, order == "read_then_write")

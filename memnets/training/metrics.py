@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -49,5 +50,6 @@ def normalised_entropy(weights: Tensor) -> Tensor:
     slots = weights.shape[-1]
     if slots < 2:
         raise ValueError(f"weights have shape {tuple(weights.shape)}: entropy needs N >= 2 slots")
-    entropy = -(weights * weights.clamp_min(1e-12).log()).sum(-1)  # (B, ...)
+    tiny = torch.finfo(weights.dtype).tiny  # 0 log 0 = 0, in any float dtype
+    entropy = -(weights * weights.clamp_min(tiny).log()).sum(-1)  # (B, ...)
     return entropy.mean() / math.log(slots)

@@ -154,7 +154,8 @@ class SequenceTaskModule(lightning.LightningModule):
     to None, so that configs resolved before they existed keep their
     protocol hashes (``bench/protocols.py``). ``read_entropy_penalty``: None (the default)
     trains on the task's loss alone; a weight w adds w times the read weights' mean entropy
-    (over every step, read head and sequence, divided by log N: 0 on one slot, 1 uniform) to
+    (over every step, read head and sequence, a batch's padding steps included, divided by
+    log N: 0 on one slot, 1 uniform) to
     the training loss, a push towards sharp reads (the model must return ``read_weights``
     (B, T, R, N) in its internals; logged as ``train/read_entropy``; ``train/loss`` stays the
     task's).
