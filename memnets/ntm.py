@@ -875,7 +875,7 @@ class NTM(nn.Module):
                 layout, weights, gates_x, state, internals=return_internals
             )
         else:
-            hiddens, reads, state, internals = _run_steps(
+            hiddens, reads, state, per_step = _run_steps(
                 layout,
                 weights,
                 gates_x,
@@ -883,22 +883,14 @@ class NTM(nn.Module):
                 internals=return_internals,
                 memories=return_memory,
             )
+            internals = _stacked(per_step) if return_internals else None
         # the output layer once over all steps: (B, T, C + R*M) -> (B, T, O)
         output = F.linear(torch.cat([hiddens, reads], dim=-1), *cell._out())
         if not self.batch_first:
             output = output.transpose(0, 1)  # (T, B, O)
         if not return_internals:
             return output, state
-        read_weights, write_weights, memories = internals
-        return (
-            output,
-            state,
-            NTMInternals(
-                read_weights=torch.stack(read_weights, dim=1),  # (B, T, R, N)
-                write_weights=torch.stack(write_weights, dim=1),  # (B, T, W, N)
-                memory=torch.stack(memories, dim=1) if return_memory else None,  # (B, T, N, M)
-            ),
-        )
+        return output, state, internals
 
     def _compiled_path(self, return_memory: bool) -> bool:
         return (
@@ -918,10 +910,10 @@ class NTM(nn.Module):
         state: NTMState,
         *,
         internals: bool,
-    ) -> tuple[Tensor, Tensor, NTMState, tuple[list[Tensor], list[Tensor], list[Tensor]] | None]:
+    ) -> tuple[Tensor, Tensor, NTMState, NTMInternals | None]:
         """Chunks of ``compile_chunk`` steps through one compiled graph; eager if it fails.
-        With ``internals``, the read and write weights of every step as ``_run_steps`` gives
-        them (one (B, R, N) and (B, W, N) per step; no memories), else None."""
+        With ``internals``, the read and write weights of every step (no memories), else
+        None."""
         batch, steps, gate_size = gates_x.shape
         chunk = self.compile_chunk
         chunks = -(-steps // chunk)  # ceil
@@ -956,16 +948,35 @@ class NTM(nn.Module):
                 RuntimeWarning,
                 stacklevel=3,
             )
-            hiddens, reads, state, steps_internals = _run_steps(
+            hiddens, reads, state, per_step = _run_steps(
                 layout, weights, gates_x, state, internals=internals
             )
-            return hiddens, reads, state, steps_internals if internals else None
+            return hiddens, reads, state, _stacked(per_step) if internals else None
         hiddens = torch.cat(hiddens, dim=1)[:, :steps]  # (B, T, C)
         reads = torch.cat(reads, dim=1)[:, :steps]  # (B, T, R*M)
         if not internals:
             return hiddens, reads, state, None
-        per_step = [torch.cat(w, dim=1)[:, :steps].unbind(1) for w in (read_weights, write_weights)]
-        return hiddens, reads, state, (list(per_step[0]), list(per_step[1]), [])
+        return (
+            hiddens,
+            reads,
+            state,
+            NTMInternals(
+                read_weights=torch.cat(read_weights, dim=1)[:, :steps],  # (B, T, R, N)
+                write_weights=torch.cat(write_weights, dim=1)[:, :steps],  # (B, T, W, N)
+                memory=None,
+            ),
+        )
+
+
+def _stacked(per_step: tuple[list[Tensor], list[Tensor], list[Tensor]]) -> NTMInternals:
+    """``_run_steps``'s per-step (read weights, write weights, memories) as NTMInternals (no
+    memories recorded: memory None)."""
+    read_weights, write_weights, memories = per_step
+    return NTMInternals(
+        read_weights=torch.stack(read_weights, dim=1),  # (B, T, R, N)
+        write_weights=torch.stack(write_weights, dim=1),  # (B, T, W, N)
+        memory=torch.stack(memories, dim=1) if memories else None,  # (B, T, N, M)
+    )
 
 
 # builders for the paper's configurations (Graves et al. 2014, tables 1-3)
