@@ -602,6 +602,11 @@ def curriculum_ranges(task: AlgorithmicTask) -> dict[str, tuple[int, int]]:
     return ranges
 
 
+def check_curriculum_from(curriculum_from: str) -> None:
+    if curriculum_from not in ("low", "high"):
+        raise ValueError(f"curriculum_from must be 'low' or 'high', got {curriculum_from!r}")
+
+
 class BatchDataset(Dataset):
     """Training batches, each of one shape (one length): ``batches`` per epoch.
 
@@ -616,6 +621,10 @@ class BatchDataset(Dataset):
     ranges (:func:`curriculum_ranges`) is ``low + ceil((high - low) * min(1, (e + 1) /
     curriculum_epochs))``, so the ranges open up evenly and are whole from epoch
     ``curriculum_epochs - 1`` on; the shape is drawn uniformly inside them.
+    ``curriculum_from="high"`` opens them the other way, from the top down: the lower end is
+    ``high - ceil((high - low) * min(1, (e + 1) / curriculum_epochs))`` (the hardest shapes
+    first, e.g. associative recall's longest lists, where answering with the last item stored
+    is least often right).
     """
 
     def __init__(
@@ -627,15 +636,17 @@ class BatchDataset(Dataset):
         seed: int,
         split: str = "train_batches",
         curriculum_epochs: int | None = None,
+        curriculum_from: Literal["low", "high"] = "low",
     ) -> None:
         check_positive("batches", batches)
+        check_curriculum_from(curriculum_from)
         check_positive("batch_size", batch_size)
         if curriculum_epochs is not None:
             check_positive("curriculum_epochs", curriculum_epochs)
             curriculum_ranges(task)  # a task without ranges to widen: ValueError here
         self.task, self.batches, self.batch_size = task, batches, batch_size
         self.seed, self.split, self.epoch = seed, split, 0
-        self.curriculum_epochs = curriculum_epochs
+        self.curriculum_epochs, self.curriculum_from = curriculum_epochs, curriculum_from
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -657,7 +668,11 @@ class BatchDataset(Dataset):
         progress = min(1.0, (epoch + 1) / self.curriculum_epochs)
         shape = {}
         for name, (low, high) in curriculum_ranges(self.task).items():
-            shape[name] = _draw_int(low, low + math.ceil((high - low) * progress), generator)
+            opened = math.ceil((high - low) * progress)
+            if self.curriculum_from == "low":
+                shape[name] = _draw_int(low, low + opened, generator)
+            else:
+                shape[name] = _draw_int(high - opened, high, generator)
         return shape
 
 

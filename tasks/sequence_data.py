@@ -9,6 +9,8 @@ draws from torch's global random generator, so a resumed run replays the uninter
 
 from __future__ import annotations
 
+from typing import Literal
+
 import lightning
 import torch
 from torch.utils.data import DataLoader
@@ -22,6 +24,7 @@ from .algorithmic import (
     EpisodeDataset,
     EpochSampler,
     SequenceBatch,
+    check_curriculum_from,
     collate_episodes,
     curriculum_ranges,
 )
@@ -54,6 +57,8 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
             lower end to the whole range over this many
             epochs, evenly (``BatchDataset``); None: the whole range from the start. Validation
             and test sets always span the whole range.
+        curriculum_from: ``"low"`` opens the ranges from their lower end up (short, few
+            items first), ``"high"`` from their upper end down (long, many items first).
     """
 
     def __init__(
@@ -70,8 +75,10 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         same_length_batches: bool = True,
         generalisation_repeats: list[int] | None = None,
         curriculum_epochs: int | None = None,
+        curriculum_from: Literal["low", "high"] = "low",
     ) -> None:
         super().__init__()
+        check_curriculum_from(curriculum_from)
         check_positive("batch_size", batch_size)
         check_positive("train_batches_per_epoch", train_batches_per_epoch)
         check_positive("val_episodes", val_episodes)
@@ -108,6 +115,7 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         self.num_workers = num_workers
         self.same_length_batches = same_length_batches
         self.curriculum_epochs = curriculum_epochs
+        self.curriculum_from = curriculum_from
         self.save_hyperparameters(ignore=["task"])
         # The task object is not a plain hyperparameter: record its name and arguments instead.
         self.save_hyperparameters(
@@ -168,6 +176,7 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
                 batch_size=self.batch_size,
                 seed=self.seed,
                 curriculum_epochs=self.curriculum_epochs,
+                curriculum_from=self.curriculum_from,
             )
             sampler = EpochSampler(batches)
         else:

@@ -661,6 +661,25 @@ def test_a_curriculum_on_associative_recall_opens_the_number_of_items() -> None:
     assert dataset[(0, 1)].inputs.shape[1] == shape["length"] * 4 + 5 + 3
 
 
+def test_a_curriculum_from_the_top_opens_the_ranges_downwards() -> None:
+    task = AssociativeRecallTask(width=2, item_length=3, min_items=2, max_items=6)
+    dataset = BatchDataset(
+        task, batches=10, batch_size=2, seed=0, curriculum_epochs=3, curriculum_from="high"
+    )
+    # epoch e: at least 6 - ceil(4 (e + 1) / 3) items: 4, 3, 2, then 2 for good
+    for epoch, bottom in {0: 4, 1: 3, 2: 2, 5: 2}.items():
+        items = [dataset.curriculum_shape(epoch, generator(i))["length"] for i in range(200)]
+        assert (min(items), max(items)) == (bottom, 6)
+    repeat = RepeatCopyTask(width=3, min_length=1, max_length=10, min_repeats=2, max_repeats=6)
+    dataset = BatchDataset(
+        repeat, batches=5, batch_size=2, seed=0, curriculum_epochs=4, curriculum_from="high"
+    )
+    # epoch 0: lengths from 10 - ceil(9 / 4) = 7, repeats from 6 - ceil(4 / 4) = 5
+    shapes = [dataset.curriculum_shape(0, generator(i)) for i in range(200)]
+    assert (min(s["length"] for s in shapes), max(s["length"] for s in shapes)) == (7, 10)
+    assert (min(s["repeats"] for s in shapes), max(s["repeats"] for s in shapes)) == (5, 6)
+
+
 def test_a_curriculum_needs_ranges_to_widen_and_same_length_batches() -> None:
     from tasks.sequence_data import AlgorithmicDataModule
 
@@ -670,3 +689,5 @@ def test_a_curriculum_needs_ranges_to_widen_and_same_length_batches() -> None:
         AlgorithmicDataModule(CopyTask(), same_length_batches=False, curriculum_epochs=3)
     with pytest.raises(ValueError, match="curriculum_epochs must be a positive integer"):
         AlgorithmicDataModule(CopyTask(), curriculum_epochs=0)
+    with pytest.raises(ValueError, match="curriculum_from must be 'low' or 'high', got 'top'"):
+        AlgorithmicDataModule(CopyTask(), curriculum_epochs=3, curriculum_from="top")
