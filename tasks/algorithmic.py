@@ -602,8 +602,10 @@ def curriculum_ranges(task: AlgorithmicTask) -> dict[str, tuple[int, int]]:
     return ranges
 
 
-def check_curriculum_from(curriculum_from: str) -> None:
-    if curriculum_from not in ("low", "high"):
+def check_curriculum_from(curriculum_from: str | None) -> None:
+    """None is "low" (a null default keeps the protocol hashes of runs recorded before the
+    option, bench/protocols.py)."""
+    if curriculum_from not in (None, "low", "high"):
         raise ValueError(f"curriculum_from must be 'low' or 'high', got {curriculum_from!r}")
 
 
@@ -636,7 +638,7 @@ class BatchDataset(Dataset):
         seed: int,
         split: str = "train_batches",
         curriculum_epochs: int | None = None,
-        curriculum_from: Literal["low", "high"] = "low",
+        curriculum_from: Literal["low", "high"] | None = None,
     ) -> None:
         check_positive("batches", batches)
         check_curriculum_from(curriculum_from)
@@ -669,7 +671,7 @@ class BatchDataset(Dataset):
         shape = {}
         for name, (low, high) in curriculum_ranges(self.task).items():
             opened = math.ceil((high - low) * progress)
-            if self.curriculum_from == "low":
+            if self.curriculum_from in (None, "low"):
                 shape[name] = _draw_int(low, low + opened, generator)
             else:
                 shape[name] = _draw_int(high - opened, high, generator)

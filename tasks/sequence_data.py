@@ -57,8 +57,9 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
             lower end to the whole range over this many
             epochs, evenly (``BatchDataset``); None: the whole range from the start. Validation
             and test sets always span the whole range.
-        curriculum_from: ``"low"`` opens the ranges from their lower end up (short, few
-            items first), ``"high"`` from their upper end down (long, many items first).
+        curriculum_from: ``"low"`` (or None, the default) opens the ranges from their lower
+            end up (short, few items first), ``"high"`` from their upper end down (long, many
+            items first); without ``curriculum_epochs`` it has no effect.
     """
 
     def __init__(
@@ -75,7 +76,7 @@ class AlgorithmicDataModule(lightning.LightningDataModule):
         same_length_batches: bool = True,
         generalisation_repeats: list[int] | None = None,
         curriculum_epochs: int | None = None,
-        curriculum_from: Literal["low", "high"] = "low",
+        curriculum_from: Literal["low", "high"] | None = None,
     ) -> None:
         super().__init__()
         check_curriculum_from(curriculum_from)
