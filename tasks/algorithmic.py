@@ -622,7 +622,8 @@ class BatchDataset(Dataset):
     ``curriculum_epochs``: in epoch e (from 0) the upper end of each of the task's training
     ranges (:func:`curriculum_ranges`) is ``low + ceil((high - low) * min(1, (e + 1) /
     curriculum_epochs))``, so the ranges open up evenly and are whole from epoch
-    ``curriculum_epochs - 1`` on; the shape is drawn uniformly inside them.
+    ``curriculum_epochs - 1`` on at the latest (the ceiling may open them sooner); the shape
+    is drawn uniformly inside them.
     ``curriculum_from="high"`` opens them the other way, from the top down: the lower end is
     ``high - ceil((high - low) * min(1, (e + 1) / curriculum_epochs))`` (the hardest shapes
     first, e.g. associative recall's longest lists, where answering with the last item stored
@@ -641,8 +642,8 @@ class BatchDataset(Dataset):
         curriculum_from: Literal["low", "high"] | None = None,
     ) -> None:
         check_positive("batches", batches)
-        check_curriculum_from(curriculum_from)
         check_positive("batch_size", batch_size)
+        check_curriculum_from(curriculum_from)
         if curriculum_epochs is not None:
             check_positive("curriculum_epochs", curriculum_epochs)
             curriculum_ranges(task)  # a task without ranges to widen: ValueError here
